@@ -1,0 +1,42 @@
+# Things Portal. `make run` starts everything with embedded defaults; `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+SIMULATOR_PORT ?= 8001
+
+.PHONY: run test lint typecheck pytest bench install clean
+
+$(BIN)/python:
+	@PY="$${PYTHON:-$$(scripts/find-python)}" || exit 1; \
+	echo "Creating $(VENV) with $$PY"; \
+	"$$PY" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python scripts/run.py --port $(PORT) --simulator-port $(SIMULATOR_PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

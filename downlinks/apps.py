@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DownlinksConfig(AppConfig):
+    name = "downlinks"
+    verbose_name = "Downlinks"
