@@ -1,0 +1,450 @@
+"""The client of the Things MQTT and LoRa Downlinks APIs.
+
+One `ThingsClient` holds one `httpx.Client` (connection pool, base URL, timeouts, auth), reused
+for every call; `client.lora` and `client.mqtt` hang off it:
+
+    with ThingsClient("https://api.kpnthings.com", StaticBearerToken(jwt)) as client:
+        page = client.lora.search(SearchFilters(status="PENDING", sort="-createdAt", limit=20))
+        downlink = client.mqtt.create(NewMqttDownlink(...))
+
+Every failure is one of the exceptions in `errors.py`. Reads (GET) are retried according to the
+`RetryPolicy`; creates and cancels never are (see `retry.py`). Each HTTP attempt is logged as one
+line on the "downlinks.things" logger (method, path, status, milliseconds; never headers, query
+strings or tokens) and reported to the optional `observer` as a `RequestRecord`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Final, Self
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from downlinks.things.auth import is_token_request
+from downlinks.things.errors import (
+    ThingsAuthError,
+    ThingsConnectionError,
+    ThingsError,
+    ThingsLinkError,
+    ThingsResponseError,
+    ThingsTimeoutError,
+    ThingsTransportError,
+    api_error_class,
+)
+from downlinks.things.models import (
+    LoraDownlink,
+    MqttDownlink,
+    NewLoraDownlink,
+    NewMqttDownlink,
+    Page,
+    Problem,
+    SearchFilters,
+)
+from downlinks.things.retry import RetryPolicy, parse_retry_after
+
+logger = logging.getLogger("downlinks.things")
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
+DEFAULT_RETRY: Final = RetryPolicy()
+DEFAULT_USER_AGENT: Final = "things-portal/0.1"
+PRODUCTION_BASE_URL: Final = "https://api.kpnthings.com"
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP attempt, for Server-Timing headers and benchmarks.
+
+    Exactly one of `status` (the HTTP status) and `error` (what went wrong instead: "connect",
+    "timeout", "protocol", "auth") is set. `path` never includes the query string.
+    """
+
+    method: str
+    path: str
+    status: int | None
+    error: str | None
+    elapsed: float
+    attempt: int
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
+
+
+def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:
+        return None
+
+
+def _snippet(response: httpx.Response) -> str:
+    return response.text[:200]
+
+
+def _first_error(error: ValidationError) -> str:
+    details = error.errors(include_url=False, include_input=False)
+    if not details:
+        return "unexpected shape"
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"unexpected shape at {where}: {first['msg']}{more}"
+
+
+class ThingsClient:
+    """A client of both Things Downlinks APIs. Use it as a context manager, or call `close()`.
+
+    `sleep` is called with the delay before each retry (inject a fake in tests). `observer` is
+    called with a `RequestRecord` after each HTTP attempt.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        observer: Callable[[RequestRecord], None] | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self.auth = auth
+        self.timeout = timeout
+        self.retry = retry
+        self._sleep = sleep
+        self._observer = observer
+        self._http = httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,  # A redirect is unexpected; never carry the token along.
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "application/json, application/problem+json",
+            },
+        )
+        self.lora = LoraDownlinks(self)
+        self.mqtt = MqttDownlinks(self)
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._http.base_url
+
+    def __repr__(self) -> str:
+        return f"ThingsClient(base_url={str(self.base_url)!r}, auth={self.auth!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def check_connection(self) -> None:
+        """One cheap read (a LoRa search for one item, no retries) for a "test connection" button.
+
+        Returns if the API answered and accepted the credential; raises a ThingsError otherwise.
+        """
+        self.lora._search(SearchFilters(limit=1), retry=RetryPolicy.never())
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def same_origin_url(self, link: str) -> httpx.URL:
+        """`link` (absolute or relative) as a URL, if it points at the base URL's origin."""
+        try:
+            url = self._http.base_url.join(link)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            raise ThingsLinkError() from None
+        if _origin(url) != _origin(self._http.base_url) or url.userinfo:
+            raise ThingsLinkError()
+        return url
+
+    def request(
+        self,
+        method: str,
+        target: str | httpx.URL,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        retry: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send a request, retrying idempotent ones; return a 2xx response or raise."""
+        policy = retry if retry is not None else self.retry
+        attempt = 0
+        previous_delay: float | None = None
+        while True:
+            attempt += 1
+            request = self._http.build_request(method, target, params=params, json=json)
+            path = request.url.path
+            started = time.perf_counter()
+            try:
+                response = self._http.send(request)
+            except ThingsAuthError:
+                self._record(method, path, None, "auth", started, attempt)
+                raise
+            except httpx.RequestError as exc:
+                error = self._transport_error(exc, method, path)
+                kind = "auth" if isinstance(error, ThingsAuthError) else _error_kind(error)
+                self._record(method, path, None, kind, started, attempt)
+                delay = None
+                if isinstance(error, ThingsTransportError) and policy.may_retry_method(method):
+                    delay = policy.next_delay(attempt=attempt, previous_delay=previous_delay)
+                if delay is None:
+                    raise error from exc
+                previous_delay = delay
+                self._sleep(delay)
+                continue
+            status = response.status_code
+            self._record(method, path, status, None, started, attempt)
+            if response.is_success:
+                return response
+            if policy.may_retry_status(method, status):
+                delay = policy.next_delay(
+                    attempt=attempt,
+                    retry_after=response.headers.get("Retry-After"),
+                    previous_delay=previous_delay,
+                )
+                if delay is not None:
+                    previous_delay = delay
+                    self._sleep(delay)
+                    continue
+            raise self._status_error(response, method, path, policy)
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        error: str | None,
+        started: float,
+        attempt: int,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        outcome = str(status) if status is not None else error
+        level = logging.INFO if status is not None and status < 400 else logging.WARNING
+        logger.log(
+            level,
+            "%s %s %s %.0fms attempt=%d",
+            method,
+            path,
+            outcome,
+            elapsed * 1000,
+            attempt,
+        )
+        if self._observer is not None:
+            record = RequestRecord(method, path, status, error, elapsed, attempt)
+            try:
+                self._observer(record)
+            except Exception:
+                logger.exception("the request observer failed")
+
+    def _transport_error(
+        self, exc: httpx.RequestError, method: str, path: str
+    ) -> ThingsTransportError | ThingsAuthError:
+        failed = _request_of(exc)
+        if failed is not None and is_token_request(failed):
+            if isinstance(exc, httpx.TimeoutException):
+                return ThingsAuthError("the identity service did not answer in time")
+            return ThingsAuthError("the identity service could not be reached")
+        if isinstance(exc, httpx.TimeoutException):
+            if isinstance(exc, httpx.ConnectTimeout):
+                phase, seconds, reached = "connect", self.timeout.connect, False
+            elif isinstance(exc, httpx.PoolTimeout):
+                phase, seconds, reached = "pool", self.timeout.pool, False
+            elif isinstance(exc, httpx.WriteTimeout):
+                phase, seconds, reached = "write", self.timeout.write, True
+            else:
+                phase, seconds, reached = "read", self.timeout.read, True
+            return ThingsTimeoutError(
+                method=method,
+                path=path,
+                may_have_reached_server=reached,
+                phase=phase,
+                seconds=seconds,
+            )
+        # Nothing was sent when the connection could not be made, the URL or protocol is
+        # unusable or a proxy refused; in every other case (a connection that broke while
+        # sending or receiving, a mangled answer) the API may have acted on the request.
+        not_sent = (
+            httpx.ConnectError,
+            httpx.UnsupportedProtocol,
+            httpx.ProxyError,
+            httpx.LocalProtocolError,
+        )
+        return ThingsConnectionError(
+            method=method,
+            path=path,
+            may_have_reached_server=not isinstance(exc, not_sent),
+            reason=type(exc).__name__,
+        )
+
+    def _status_error(
+        self, response: httpx.Response, method: str, path: str, policy: RetryPolicy
+    ) -> ThingsError:
+        status = response.status_code
+        if status < 400:
+            return ThingsResponseError(
+                method=method,
+                path=path,
+                status_code=status,
+                reason=f"unexpected HTTP {status}",
+                snippet=_snippet(response),
+            )
+        problem: Problem | None = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            try:
+                problem = Problem.model_validate(body)
+            except ValidationError:
+                problem = None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=policy.clock())
+        return api_error_class(status)(
+            status_code=status,
+            problem=problem,
+            retry_after=retry_after,
+            method=method,
+            path=path,
+        )
+
+    def parse[M: BaseModel](self, response: httpx.Response, model: type[M]) -> M:
+        """Validate a 2xx JSON body as `model`, or raise ThingsResponseError."""
+        request = response.request
+        try:
+            body = response.json()
+        except ValueError:
+            raise ThingsResponseError(
+                method=request.method,
+                path=request.url.path,
+                status_code=response.status_code,
+                reason="the body is not JSON",
+                snippet=_snippet(response),
+            ) from None
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise ThingsResponseError(
+                method=request.method,
+                path=request.url.path,
+                status_code=response.status_code,
+                reason=_first_error(exc),
+                snippet=_snippet(response),
+            ) from None
+
+
+def _error_kind(error: ThingsTransportError) -> str:
+    if isinstance(error, ThingsTimeoutError):
+        return "timeout"
+    if isinstance(error, ThingsConnectionError) and error.may_have_reached_server:
+        return "protocol"
+    return "connect"
+
+
+class DownlinkResource[
+    D: (LoraDownlink, MqttDownlink),
+    N: (NewLoraDownlink, NewMqttDownlink),
+]:
+    """The operations of one Downlinks API (`/lora/downlinks` or `/mqtt/downlinks`)."""
+
+    collection: ClassVar[str]
+    downlink_model: type[D]
+    page_model: type[Page[D]]
+    new_model: type[N]
+
+    def __init__(self, client: ThingsClient) -> None:
+        self._client = client
+
+    def search(self, filters: SearchFilters | None = None) -> Page[D]:
+        """One page of downlinks matching `filters` (all filters optional)."""
+        return self._search(filters or SearchFilters(), retry=None)
+
+    def _search(self, filters: SearchFilters, *, retry: RetryPolicy | None) -> Page[D]:
+        response = self._client.request(
+            "GET", self.collection, params=filters.to_query(), retry=retry
+        )
+        return self._client.parse(response, self.page_model)
+
+    def search_page(self, link: str) -> Page[D]:
+        """Follow a `next` or `prev` link of a page; only links to the API's own origin."""
+        url = self._client.same_origin_url(link)
+        response = self._client.request("GET", url)
+        return self._client.parse(response, self.page_model)
+
+    def iter_search(self, filters: SearchFilters | None = None) -> Iterator[D]:
+        """Every matching downlink, following `next` links until the last page."""
+        page = self.search(filters)
+        seen: set[str] = set()
+        while True:
+            yield from page.items
+            if not page.next:
+                return
+            if page.next in seen:
+                raise ThingsResponseError(
+                    method="GET",
+                    path=self.collection,
+                    status_code=200,
+                    reason="the pages link back to a page already read",
+                )
+            seen.add(page.next)
+            page = self.search_page(page.next)
+
+    def get(self, downlink_id: UUID | str) -> D:
+        """One downlink by its id. Raises ValueError if the id is not a UUID."""
+        response = self._client.request("GET", self._one(downlink_id))
+        return self._client.parse(response, self.downlink_model)
+
+    def create(self, new: N) -> D:
+        """Create a downlink; the API answers 201 with it. Never retried (see retry.py)."""
+        if not isinstance(new, self.new_model):
+            raise TypeError(f"expected a {self.new_model.__name__}, got {type(new).__name__}")
+        response = self._client.request("POST", self.collection, json=new.to_wire())
+        return self._client.parse(response, self.downlink_model)
+
+    def cancel(self, downlink_id: UUID | str, *, forced: bool = False) -> None:
+        """Ask for cancellation (202: accepted, carried out later). 409 → ThingsConflict.
+
+        Never retried (see retry.py).
+        """
+        params = {"forced": "true"} if forced else None
+        self._client.request("DELETE", self._one(downlink_id), params=params)
+
+    def _one(self, downlink_id: UUID | str) -> str:
+        try:
+            canonical = downlink_id if isinstance(downlink_id, UUID) else UUID(downlink_id)
+        except (TypeError, ValueError, AttributeError):
+            raise ValueError(f"{downlink_id!r} is not a downlink id (a UUID)") from None
+        return f"{self.collection}/{canonical}"
+
+
+class LoraDownlinks(DownlinkResource[LoraDownlink, NewLoraDownlink]):
+    collection = "/lora/downlinks"
+    downlink_model = LoraDownlink
+    page_model = Page[LoraDownlink]
+    new_model = NewLoraDownlink
+
+
+class MqttDownlinks(DownlinkResource[MqttDownlink, NewMqttDownlink]):
+    collection = "/mqtt/downlinks"
+    downlink_model = MqttDownlink
+    page_model = Page[MqttDownlink]
+    new_model = NewMqttDownlink
