@@ -9,6 +9,7 @@ instead of half-starting.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -36,7 +37,9 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def wait_until_answering(url: str, deadline: float, processes: list[subprocess.Popen[bytes]]) -> bool:
+def wait_until_answering(
+    url: str, deadline: float, processes: list[subprocess.Popen[bytes]]
+) -> bool:
     """Poll `url` until it answers (any HTTP status) or the deadline passes."""
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in processes):
@@ -64,20 +67,16 @@ def start(name: str, command: Sequence[str], env: dict[str, str]) -> subprocess.
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
         remaining = max(0.0, deadline - time.monotonic())
         try:
             process.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait()
 
 
@@ -92,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, wanted in (("portal", port), ("simulator", simulator_port)):
         if not port_is_free(host, wanted):
             print(
-                f"Port {wanted} on {host} (for the {name}) is already in use. Is `make run` already "
-                f"running? Stop it, or choose other ports: make run PORT=8080 SIMULATOR_PORT=8081",
+                f"Port {wanted} on {host} (for the {name}) is already in use. Is `make run` "
+                "already running? Stop it, or choose other ports: "
+                "make run PORT=8080 SIMULATOR_PORT=8081",
                 file=sys.stderr,
             )
             return 1
@@ -124,7 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         processes.append(
             start(
                 "simulator",
-                [PYTHON, "manage.py", "run_simulator", "--host", host, "--port", str(simulator_port)],
+                [
+                    PYTHON,
+                    "manage.py",
+                    "run_simulator",
+                    "--host",
+                    host,
+                    "--port",
+                    str(simulator_port),
+                ],
                 env,
             )
         )
@@ -140,8 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         deadline = time.monotonic() + START_DEADLINE_SECONDS
-        simulator_up = wait_until_answering(f"http://{host}:{simulator_port}/_sim/health", deadline, processes)
-        portal_up = simulator_up and wait_until_answering(f"http://{host}:{port}/", deadline, processes)
+        simulator_up = wait_until_answering(
+            f"http://{host}:{simulator_port}/_sim/clock", deadline, processes
+        )
+        portal_up = simulator_up and wait_until_answering(
+            f"http://{host}:{port}/", deadline, processes
+        )
         if not portal_up:
             print("Things Portal did not start; see the messages above.", file=sys.stderr)
             return 1
@@ -150,7 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not interrupted:
             exited = [process for process in processes if process.poll() is not None]
             if exited:
-                print(f"A process stopped unexpectedly ({exited[0].args!r}); stopping the rest.", file=sys.stderr)
+                print(
+                    f"A process stopped unexpectedly ({exited[0].args!r}); stopping the rest.",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
         return 0

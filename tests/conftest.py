@@ -8,10 +8,15 @@ meant to check.
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
+from simulator.app import SimulatorApp, create_app
+from simulator.clock import ManualClock
+from simulator.config import SimulatorSettings
+from simulator.server import RunningSimulator, start_in_thread
 from tests.services import missing_ci_services
 
 
@@ -43,3 +48,27 @@ def _static_files_without_manifest() -> Iterator[None]:
     }
     with override_settings(STORAGES=storages):
         yield
+
+
+# --- The Things API simulator (simulator/) -------------------------------------------------
+# `simulator_app`: the WSGI app in process (in-memory store, a ManualClock frozen at the real
+# now; call `.clock.advance(seconds)` instead of sleeping). `simulator`: the same kind of app
+# served over HTTP on a random port with a temp-file store; it has `.url`, `.app`, `.clock`,
+# `.store`, `.token(tenant="demo", scopes=...)` and `.token_url(tenant)`.
+
+
+@pytest.fixture
+def simulator_app() -> Iterator[SimulatorApp]:
+    app = create_app(SimulatorSettings(database=":memory:"), clock=ManualClock())
+    yield app
+    app.store.close()
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[RunningSimulator]:
+    database = str(tmp_path / "simulator.sqlite3")
+    app = create_app(SimulatorSettings(database=database), clock=ManualClock())
+    running = start_in_thread(app)
+    yield running
+    running.stop()
+    app.store.close()

@@ -20,7 +20,9 @@ def missing_ci_services() -> list[str]:
     problems: list[str] = []
     database = settings.DATABASES["default"]
     if "postgresql" not in database["ENGINE"]:
-        problems.append(f"DATABASE_URL must point at PostgreSQL in CI (engine is {database['ENGINE']})")
+        problems.append(
+            f"DATABASE_URL must point at PostgreSQL in CI (engine is {database['ENGINE']})"
+        )
     elif not _answers(database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432)):
         problems.append("PostgreSQL is not answering")
     redis_url = os.environ.get("REDIS_URL", "")
