@@ -6,11 +6,16 @@ THINGS_API_URL (see docker-compose.yml).
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from things_portal.env import env_bool, env_float, env_int, env_list, env_str
+
+# Lets generic classes such as ModelAdmin[Team] be subscripted at run time, for type hints.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("THINGS_PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -36,6 +41,27 @@ def _secret_key() -> tuple[str, bool]:
 
 SECRET_KEY, SECRET_KEY_FROM_FILE = _secret_key()
 
+
+def _field_encryption_keys() -> tuple[list[str], bool]:
+    """Fernet keys for secrets at rest, newest first; never derived from SECRET_KEY.
+
+    Without FIELD_ENCRYPTION_KEYS in the environment, one key is generated once under var/
+    (development); the second value says so, for the deploy check.
+    """
+    from_env = env_list("FIELD_ENCRYPTION_KEYS", [])
+    if from_env:
+        return from_env, False
+    key_file = VAR_DIR / "field_encryption_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        key_file.touch(mode=0o600)
+        key_file.write_text(Fernet.generate_key().decode())
+    return [key_file.read_text().strip()], True
+
+
+FIELD_ENCRYPTION_KEYS, FIELD_ENCRYPTION_KEYS_FROM_FILE = _field_encryption_keys()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -48,7 +74,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "things_portal",
+    "audit",
+    "accounts",
+    "teams",
     "downlinks",
     "simulator",
 ]
@@ -60,10 +90,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages middleware: signing out an idle session leaves a message.
+    "accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "things_portal.urls"
@@ -79,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "teams.context_processors.portal",
             ],
         },
     },
@@ -93,7 +129,22 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Take the write lock when a transaction starts, so concurrent writers (web, worker,
+    # the audit chain) queue up instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username+IP is refused before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "accounts:sign_in"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -131,15 +182,31 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+# Behind our own TLS-terminating proxy: trust its X-Forwarded-Proto and X-Forwarded-For.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Sessions: a new key at sign-in (Django's login() does that), signed out after
+# SESSION_IDLE_MINUTES without a request made by the person (background refreshes don't
+# count), and after SESSION_MAX_HOURS in any case.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 10) * 3600
+SESSION_COOKIE_NAME = "portal_session"
+
+# Brute-force protection (django-axes): lock a username on one address after repeated failures.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "audit.trail.client_ip_for_axes"
+AXES_VERBOSE = False
 
 from django.utils.csp import CSP  # noqa: E402
 
@@ -163,7 +230,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         # A task not acknowledged within this time is handed to another worker. It must be
-        # longer than the longest task (a poll cycle), or a slow task would run twice.
+        # longer than the longest task (a poll cycle, bounded by the poll lock), or a slow
+        # task would run twice. Progress never waits for it: beat sends a new poll every
+        # interval, and a redelivered one finds nothing left to do (tasks are idempotent).
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
     }
 else:
@@ -183,6 +252,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
 
 # --- The Things API -----------------------------------------------------------------------
 SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")
@@ -208,6 +278,8 @@ SIMULATOR_RETRY_SECONDS = env_float("SIMULATOR_RETRY_SECONDS", 5.0)
 SIMULATOR_CANCEL_SECONDS = env_float("SIMULATOR_CANCEL_SECONDS", 2.0)
 SIMULATOR_CLOCK_OFFSET_SECONDS = env_float("SIMULATOR_CLOCK_OFFSET_SECONDS", 0.0)
 SIMULATOR_LATENCY_MS = env_float("SIMULATOR_LATENCY_MS", 0.0)
+# Empty: the simulator generates a key once and keeps it in its database.
+SIMULATOR_SIGNING_KEY = env_str("SIMULATOR_SIGNING_KEY", "")
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -1,7 +1,13 @@
-"""Demo data for `make run`: idempotent, and only for a portal running in DEBUG mode."""
+"""Demo data for `make run`: two teams on the simulator, a user for each role, printed sign-in.
+
+Idempotent (running it again changes nothing that exists), and only for a portal running
+with DEBUG=true: it knows the demo passwords. Passwords and the simulator client secrets are
+random per machine and kept in var/demo-sign-in.json (git-ignored).
+"""
 
 import json
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,56 +15,134 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-DEMO_USERS = ("admin",)
+from audit.trail import Origin
+from simulator.config import settings_from_django
+from simulator.store import Store
+from teams import services
+from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
+
+SCOPES = ("downlink.read", "downlink.write", "downlink.delete")
 
 
-def demo_passwords_file() -> Path:
+@dataclass(frozen=True)
+class DemoTeam:
+    slug: str
+    name: str
+    tenant_id: str
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    superuser: bool
+    roles: dict[str, Role]
+
+
+DEMO_TEAMS = (
+    DemoTeam("acme", "Acme Metering", "acme"),
+    DemoTeam("globex", "Globex Logistics", "globex"),
+)
+DEMO_USERS = (
+    DemoUser("admin", True, {"acme": Role.ADMIN, "globex": Role.ADMIN}),
+    DemoUser("oscar", False, {"acme": Role.OPERATOR}),
+    DemoUser("vera", False, {"acme": Role.VIEWER}),
+    DemoUser("olga", False, {"globex": Role.OPERATOR}),
+)
+
+
+def demo_secrets_file() -> Path:
     return Path(settings.VAR_DIR) / "demo-sign-in.json"
 
 
-def demo_passwords() -> dict[str, str]:
-    """One random password per demo user, made once and kept under var/ (git-ignored)."""
-    path = demo_passwords_file()
-    passwords: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    changed = False
-    for username in DEMO_USERS:
-        if username not in passwords:
-            passwords[username] = secrets.token_urlsafe(9)
-            changed = True
-    if changed:
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(passwords, indent=2))
-    return passwords
+def demo_secrets() -> dict[str, dict[str, str]]:
+    """Random passwords and client secrets, made once per machine and kept under var/."""
+    path = demo_secrets_file()
+    stored: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+    passwords = stored.setdefault("passwords", {})
+    clients = stored.setdefault("client_secrets", {})
+    for user in DEMO_USERS:
+        passwords.setdefault(user.username, secrets.token_urlsafe(9))
+    for team in DEMO_TEAMS:
+        clients.setdefault(team.slug, secrets.token_urlsafe(24))
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(stored, indent=2))
+    return stored
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (DEBUG only); --print-sign-in shows how to sign in."
+    help = "Create the demo teams, users and simulator clients (DEBUG only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--print-sign-in", action="store_true")
+        parser.add_argument("--print-sign-in", action="store_true", help="only print sign-in")
         parser.add_argument("--portal-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("Demo data is only for a portal running with DEBUG=true.")
-        passwords = demo_passwords()
+        stored = demo_secrets()
         if options["print_sign_in"]:
-            self.print_sign_in(options["portal_url"], passwords)
+            self.print_sign_in(options["portal_url"], stored["passwords"])
             return
-        user_model = get_user_model()
-        admin, created = user_model.objects.get_or_create(
-            username="admin", defaults={"is_staff": True, "is_superuser": True}
+        origin = Origin.system("manage.py seed_demo")
+        simulator_store = Store(settings_from_django().database)
+        try:
+            for demo_team in DEMO_TEAMS:
+                self.seed_team(
+                    demo_team, stored["client_secrets"][demo_team.slug], simulator_store, origin
+                )
+        finally:
+            simulator_store.close()
+        for demo_user in DEMO_USERS:
+            self.seed_user(demo_user, stored["passwords"][demo_user.username], origin)
+
+    def seed_team(self, demo: DemoTeam, client_secret: str, store: Store, origin: Origin) -> None:
+        client_id = f"{demo.slug}-portal"
+        store.register_client(demo.tenant_id, client_id, client_secret, SCOPES)
+        team = Team.objects.filter(slug=demo.slug).first() or services.team_create(
+            slug=demo.slug, name=demo.name, origin=origin
         )
-        if created or not admin.check_password(passwords["admin"]):
-            admin.set_password(passwords["admin"])
-            admin.save()
+        if not ThingsCredential.objects.filter(team=team).exists():
+            services.credential_update(
+                team=team,
+                data=services.CredentialInput(
+                    api_url=settings.THINGS_API_URL,
+                    auth_kind=AuthKind.CLIENT_CREDENTIALS,
+                    tenant_id=demo.tenant_id,
+                    client_id=client_id,
+                    token_url=settings.THINGS_TOKEN_URL,
+                    audience=settings.THINGS_AUDIENCE,
+                    secret=client_secret,
+                ),
+                origin=origin,
+            )
+
+    def seed_user(self, demo: DemoUser, password: str, origin: Origin) -> None:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=demo.username,
+            defaults={"is_staff": demo.superuser, "is_superuser": demo.superuser},
+        )
+        # The printed password must work: a demo user's password is reset to it on every run.
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
+        for slug, role in demo.roles.items():
+            team = Team.objects.get(slug=slug)
+            if not Membership.objects.filter(team=team, user=user).exists():
+                services.member_add(team=team, username=demo.username, role=role, origin=origin)
 
     def print_sign_in(self, portal_url: str, passwords: dict[str, str]) -> None:
         self.stdout.write("")
         self.stdout.write(f"Things Portal is running on {portal_url}")
         self.stdout.write(f"  Things API simulator: {settings.THINGS_API_URL}")
-        self.stdout.write("  Sign in as:")
-        for username, password in passwords.items():
-            self.stdout.write(f"    {username:<10} password {password}")
-        self.stdout.write(f"  (passwords are kept in {demo_passwords_file()})")
+        self.stdout.write("  Sign in as (username / password / what they may do):")
+        for user in DEMO_USERS:
+            roles = ", ".join(
+                f"{role.label.lower()} in {slug}" for slug, role in user.roles.items()
+            )
+            extra = "superuser; " if user.superuser else ""
+            self.stdout.write(
+                f"    {user.username:<7} {passwords[user.username]:<14} {extra}{roles}"
+            )
+        self.stdout.write(f"  (kept in {demo_secrets_file()})")
         self.stdout.write("")

@@ -1,0 +1,55 @@
+"""Sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail."""
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from audit.models import Action, Outcome
+from audit.trail import Origin, record
+
+
+@receiver(user_logged_in)
+def audit_sign_in(sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    record(Action.SIGN_IN, origin=Origin.from_request(request), outcome=Outcome.OK)
+
+
+@receiver(user_logged_out)
+def audit_sign_out(sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if user is None:
+        return
+    origin = Origin.from_request(request)
+    origin = Origin(user.pk, user.get_username(), origin.ip_address, origin.user_agent)
+    reason = getattr(request, "sign_out_reason", "")
+    record(Action.SIGN_OUT, origin=origin, outcome=Outcome.OK, summary=reason)
+
+
+@receiver(user_login_failed)
+def audit_failed_sign_in(
+    sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # `credentials` is already cleansed by Django (no password), and we keep only the name.
+    username = str(credentials.get("username", ""))[:150]
+    origin = Origin.from_request(request) if request is not None else Origin.system()
+    record(
+        Action.SIGN_IN_FAILED,
+        origin=Origin(None, username, origin.ip_address, origin.user_agent),
+        outcome=Outcome.REFUSED,
+    )
+
+
+@receiver(user_locked_out)
+def audit_lockout(
+    sender: object, request: HttpRequest, username: str, ip_address: str, **kwargs: Any
+) -> None:
+    origin = Origin.from_request(request)
+    record(
+        Action.LOCKED_OUT,
+        origin=Origin(
+            None, (username or "")[:150], ip_address or origin.ip_address, origin.user_agent
+        ),
+        outcome=Outcome.REFUSED,
+        summary="Too many failed sign-ins from this address",
+    )

@@ -1,0 +1,92 @@
+"""The audit trail: an append-only, hash-chained record of every action in the portal.
+
+It is a leaf: it records what it is given (who, which team, what was asked, what was
+answered) and knows nothing of teams' or downlinks' internals. Users and teams are kept as
+plain ids plus a readable label, not foreign keys: an entry must stay readable after the user
+or team is deleted, and a foreign key's ON DELETE would have to UPDATE the row, which the
+database refuses (see the migration's trigger).
+"""
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed to sign in"
+    LOCKED_OUT = "locked_out", "Locked out"
+    SIGN_OUT = "sign_out", "Signed out"
+    PASSWORD_CHANGED = "password_changed", "Changed password"
+    TEAM_CREATED = "team_created", "Created team"
+    MEMBER_ADDED = "member_added", "Added member"
+    MEMBER_ROLE_CHANGED = "member_role_changed", "Changed member's role"
+    MEMBER_REMOVED = "member_removed", "Removed member"
+    CREDENTIAL_CHANGED = "credential_changed", "Changed credential"
+    CREDENTIAL_TESTED = "credential_tested", "Tested connection"
+    ENCRYPTION_KEYS_ROTATED = "encryption_keys_rotated", "Re-encrypted credentials"
+    DOWNLINK_SEND = "downlink_send", "Sent downlink"
+    DOWNLINK_CANCEL = "downlink_cancel", "Cancelled downlink"
+
+
+class Phase(models.TextChoices):
+    EVENT = "event", "Event"
+    ATTEMPT = "attempt", "Attempt"
+    OUTCOME = "outcome", "Outcome"
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", "Succeeded"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    NOT_SENT = "not_sent", "Not sent"
+    PENDING = "pending", "Awaiting outcome"
+
+
+class AuditEntry(models.Model):
+    # The position in the hash chain, assigned under the chain head's lock.
+    sequence = models.BigIntegerField(unique=True, editable=False)
+    created_at = models.DateTimeField(db_index=True, editable=False)
+    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.EVENT)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    # For an outcome: the sequence of the attempt it completes.
+    attempt_sequence = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_label = models.CharField(max_length=150, blank=True, db_index=True)
+    team_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    team_label = models.CharField(max_length=100, blank=True)
+
+    target_kind = models.CharField(max_length=20, blank=True)
+    target_id = models.CharField(max_length=100, blank=True, db_index=True)
+    device_id = models.CharField(max_length=100, blank=True, db_index=True)
+    summary = models.CharField(max_length=300, blank=True)
+    asked = models.JSONField(default=dict, blank=True)
+    answered = models.JSONField(default=dict, blank=True)
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["team_id", "-sequence"])]
+
+    def __str__(self) -> str:
+        return (
+            f"#{self.sequence} {self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+        )
+
+
+class ChainHead(models.Model):
+    """The single row that holds the end of the chain; appending locks it, which serializes
+    appends so the chain never forks."""
+
+    sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain at #{self.sequence}"

@@ -1,0 +1,182 @@
+"""Writing to the audit trail. Call these inside the transaction of the change they record,
+so a rolled-back change leaves no entry and a committed one always has its entry."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
+
+from audit.chain import GENESIS_HASH, entry_hash
+from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
+
+SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api[_-]?key", re.IGNORECASE)
+# Names that match the pattern but hold an address, not a secret (a credential's tokenUrl).
+ADDRESS_KEY_PATTERN = re.compile(r"ur[li]$", re.IGNORECASE)
+REDACTED = "[redacted]"
+USER_AGENT_MAX = 300
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who did it and from where."""
+
+    actor_id: int | None
+    actor_label: str
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, *, actor_label: str = "") -> Origin:
+        user = getattr(request, "user", None)
+        authenticated = bool(user is not None and user.is_authenticated)
+        return cls(
+            actor_id=user.pk if authenticated and user is not None else None,
+            actor_label=actor_label or (user.get_username() if authenticated and user else ""),
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+        )
+
+    @classmethod
+    def system(cls, label: str = "system") -> Origin:
+        return cls(actor_id=None, actor_label=label)
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    """The team an entry belongs to, as the trail keeps it: an id and a readable label."""
+
+    id: int
+    label: str
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address; behind our own TLS proxy, the address that proxy saw."""
+    if getattr(settings, "BEHIND_TLS_PROXY", False):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def client_ip_for_axes(request: HttpRequest) -> str:
+    """django-axes asks for the address in the same way, so lockouts and audit entries agree."""
+    return client_ip(request) or ""
+
+
+def _looks_secret(key: str, value: Any) -> bool:
+    # A flag such as secretChanged, or nothing at all, cannot carry a secret.
+    if value is None or isinstance(value, bool):
+        return False
+    return bool(SECRET_KEY_PATTERN.search(key)) and not ADDRESS_KEY_PATTERN.search(key)
+
+
+def scrubbed(value: Any) -> Any:
+    """A JSON-safe copy with anything that looks like a secret replaced: a second line of
+    defence, callers should not pass secrets in the first place."""
+    if isinstance(value, dict):
+        return {
+            str(key): REDACTED if _looks_secret(str(key), item) else scrubbed(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrubbed(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def stored_address(address: str | None) -> str | None:
+    """The address as the database keeps it (IPv6 compressed, in lower case), so that what
+    is hashed is what is read back."""
+    if address and ":" in address:
+        try:
+            return clean_ipv6_address(address)
+        except ValidationError:
+            return address
+    return address
+
+
+def record(
+    action: Action,
+    *,
+    origin: Origin,
+    team: TeamRef | None = None,
+    phase: Phase = Phase.EVENT,
+    outcome: Outcome | str = "",
+    attempt: AuditEntry | None = None,
+    target_kind: str = "",
+    target_id: str = "",
+    device_id: str = "",
+    summary: str = "",
+    asked: dict[str, Any] | None = None,
+    answered: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain."""
+    with transaction.atomic():
+        head, _ = ChainHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"sequence": 0, "last_hash": GENESIS_HASH}
+        )
+        entry = AuditEntry(
+            sequence=head.sequence + 1,
+            created_at=timezone.now(),
+            action=action,
+            phase=phase,
+            outcome=outcome,
+            attempt_sequence=attempt.sequence if attempt is not None else None,
+            actor_id=origin.actor_id,
+            actor_label=origin.actor_label[:150],
+            team_id=team.id if team is not None else None,
+            team_label=team.label[:100] if team is not None else "",
+            target_kind=target_kind,
+            target_id=target_id[:100],
+            device_id=device_id[:100],
+            summary=summary[:300],
+            # Round-tripped through JSON so what is hashed is exactly what the database returns.
+            asked=json.loads(json.dumps(scrubbed(asked or {}))),
+            answered=json.loads(json.dumps(scrubbed(answered or {}))),
+            ip_address=stored_address(origin.ip_address),
+            user_agent=origin.user_agent[:USER_AGENT_MAX],
+            previous_hash=head.last_hash,
+        )
+        entry.entry_hash = entry_hash(entry, head.last_hash)
+        entry.save(force_insert=True)
+        head.sequence = entry.sequence
+        head.last_hash = entry.entry_hash
+        head.save(update_fields=["sequence", "last_hash"])
+    return entry
+
+
+def record_attempt(action: Action, **fields: Any) -> AuditEntry:
+    """The entry written before an API call; its outcome entry follows after the call."""
+    return record(action, phase=Phase.ATTEMPT, outcome=Outcome.PENDING, **fields)
+
+
+def record_outcome(
+    attempt: AuditEntry, *, outcome: Outcome, origin: Origin, **fields: Any
+) -> AuditEntry:
+    """The entry that completes `attempt`; it repeats the attempt's team and target."""
+    team = TeamRef(attempt.team_id, attempt.team_label) if attempt.team_id is not None else None
+    defaults: dict[str, Any] = {
+        "team": team,
+        "target_kind": attempt.target_kind,
+        "target_id": attempt.target_id,
+        "device_id": attempt.device_id,
+    }
+    defaults.update(fields)
+    return record(
+        Action(attempt.action),
+        origin=origin,
+        phase=Phase.OUTCOME,
+        outcome=outcome,
+        attempt=attempt,
+        **defaults,
+    )

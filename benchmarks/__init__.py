@@ -1,0 +1,1 @@
+"""Benchmarks: standalone measurements, run with `python -m benchmarks.<name>`."""

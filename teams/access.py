@@ -1,0 +1,94 @@
+"""Who may do what, in one place.
+
+Every team page has the team's slug in its URL. `team_member_required(role)` resolves it:
+someone who is not a member gets 404 (another team's pages and objects do not exist for
+them, not even as a 403), a member whose role is too low gets a refusal in words (403).
+Templates never decide permissions; they read the `can_*` flags computed here.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, cast
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+from teams.models import Membership, Role, Team
+
+LAST_TEAM_SESSION_KEY = "last_team"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+class TeamRequest(HttpRequest):
+    """A request to a team page, after `team_member_required` has let it through."""
+
+    htmx: HtmxDetails
+    team: Team
+    membership: Membership
+
+
+def membership_for(user: AbstractBaseUser | AnonymousUser, team_slug: str) -> Membership:
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Membership.objects.select_related("team").get(user_id=user.pk, team__slug=team_slug)
+    except Membership.DoesNotExist:
+        raise Http404("No such team.") from None
+
+
+def permissions(membership: Membership) -> dict[str, bool]:
+    return {
+        "can_read": membership.allows(Role.VIEWER),
+        "can_operate": membership.allows(Role.OPERATOR),
+        "can_administer": membership.allows(Role.ADMIN),
+    }
+
+
+def refuse(request: HttpRequest, membership: Membership, needed: Role) -> HttpResponse:
+    context = {
+        "team": membership.team,
+        "role": membership.get_role_display(),
+        "needed": needed.label,
+    }
+    return render(request, "teams/refused.html", context, status=403)
+
+
+type TeamView[**P2, R: HttpResponseBase] = Callable[Concatenate[TeamRequest, P2], R]
+type PlainView[**P2, R: HttpResponseBase] = Callable[Concatenate[HttpRequest, P2], R | HttpResponse]
+
+
+def team_member_required[**P2, R: HttpResponseBase](
+    role: Role,
+) -> Callable[[TeamView[P2, R]], PlainView[P2, R]]:
+    def decorator(view: TeamView[P2, R]) -> PlainView[P2, R]:
+        def wrapper(request: HttpRequest, *args: P2.args, **kwargs: P2.kwargs) -> R | HttpResponse:
+            team_slug = str(kwargs.get("team_slug", ""))
+            membership = membership_for(request.user, team_slug)
+            if not membership.allows(role):
+                return refuse(request, membership, role)
+            team_request: Any = request
+            team_request.team = membership.team
+            team_request.membership = membership
+            if request.session.get(LAST_TEAM_SESSION_KEY) != membership.team.slug:
+                request.session[LAST_TEAM_SESSION_KEY] = membership.team.slug
+            return view(team_request, *args, **kwargs)
+
+        wrapped = cast(PlainView[P2, R], wraps(view)(wrapper))
+        wrapped.required_role = role  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def teams_of(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
+    )

@@ -1,0 +1,139 @@
+"""From a team's stored credential to a Things API client.
+
+One client (one httpx connection pool, one cached access token) per credential, reused across
+requests in this process. A changed credential has a new version, so its old client is closed
+and a new one built.
+"""
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+
+from audit.models import Action, Outcome
+from audit.trail import Origin, TeamRef, record
+from downlinks.things import (
+    ClientCredentials,
+    RetryPolicy,
+    StaticBearerToken,
+    ThingsClient,
+    ThingsError,
+)
+from teams.crypto import DecryptionError
+from teams.models import AuthKind, Team, ThingsCredential
+
+
+class NoCredential(Exception):
+    """The team has no Things credential yet."""
+
+    def __init__(self, team: Team) -> None:
+        super().__init__(
+            f"{team.name} has no Things API credential yet; a team admin can enter one."
+        )
+
+
+_clients: dict[int, tuple[int, ThingsClient]] = {}
+_clients_lock = threading.Lock()
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.THINGS_CONNECT_TIMEOUT,
+        read=settings.THINGS_READ_TIMEOUT,
+        write=settings.THINGS_READ_TIMEOUT,
+        pool=settings.THINGS_CONNECT_TIMEOUT,
+    )
+
+
+def _build_client(credential: ThingsCredential) -> ThingsClient:
+    auth: httpx.Auth
+    if credential.auth_kind == AuthKind.CLIENT_CREDENTIALS:
+        auth = ClientCredentials(
+            token_url=credential.token_url,
+            tenant_id=credential.tenant_id,
+            client_id=credential.client_id,
+            client_secret=credential.secret(),
+            audience=credential.audience,
+        )
+    else:
+        auth = StaticBearerToken(credential.secret())
+    return ThingsClient(
+        credential.api_url,
+        auth,
+        timeout=_timeout(),
+        retry=RetryPolicy(max_attempts=settings.THINGS_RETRY_ATTEMPTS),
+    )
+
+
+def things_client_for(credential: ThingsCredential) -> ThingsClient:
+    with _clients_lock:
+        cached = _clients.get(credential.pk)
+        if cached is not None and cached[0] == credential.version:
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+        client = _build_client(credential)
+        _clients[credential.pk] = (credential.version, client)
+        return client
+
+
+def team_client(team: Team) -> ThingsClient:
+    credential = ThingsCredential.objects.filter(team=team).first()
+    if credential is None:
+        raise NoCredential(team)
+    return things_client_for(credential)
+
+
+def forget_clients() -> None:
+    """Close every cached client (tests, and after re-encryption)."""
+    with _clients_lock:
+        for _, client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def token_expiry(credential: ThingsCredential) -> datetime | None:
+    """When the access token this process holds for the credential expires, if it holds one."""
+    with _clients_lock:
+        cached = _clients.get(credential.pk)
+    if cached is None or cached[0] != credential.version:
+        return None
+    expires_at: datetime | None = getattr(cached[1].auth, "token_expires_at", None)
+    return expires_at
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+def connection_test(*, team: Team, origin: Origin) -> ConnectionCheck:
+    """One real read with the team's credential, reported in words and audited."""
+    try:
+        client = team_client(team)
+        client.check_connection()
+    except (NoCredential, DecryptionError) as error:
+        check = ConnectionCheck(False, str(error))
+    except ThingsError as error:
+        check = ConnectionCheck(False, f"The connection failed. {error.describe()}")
+    else:
+        expires = getattr(client.auth, "token_expires_at", None)
+        until = f" The access token is valid until {expires:%H:%M:%S} UTC." if expires else ""
+        check = ConnectionCheck(
+            True, f"Connected: the Things API answered and accepted the credential.{until}"
+        )
+    with transaction.atomic():
+        record(
+            Action.CREDENTIAL_TESTED,
+            origin=origin,
+            team=TeamRef(team.pk, team.slug),
+            outcome=Outcome.OK if check.ok else Outcome.FAILED,
+            target_kind="credential",
+            target_id=team.slug,
+            summary=check.message[:300],
+        )
+    return check

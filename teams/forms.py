@@ -1,0 +1,138 @@
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from audit.models import Action
+from teams.models import AuthKind, Role, ThingsCredential
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Username of an existing user")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class CredentialForm(forms.Form):
+    """The team's Things credential. Secrets are write-only: the fields start empty, and
+    leaving one empty keeps the stored secret."""
+
+    api_url = forms.URLField(label="Things API URL", max_length=200)
+    auth_kind = forms.ChoiceField(
+        choices=AuthKind.choices, widget=forms.RadioSelect, label="How the portal signs in"
+    )
+    tenant_id = forms.CharField(label="GRIP tenant id", max_length=100, required=False)
+    client_id = forms.CharField(
+        label="Client id (the API key's id)", max_length=200, required=False
+    )
+    client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the stored secret.",
+    )
+    token_url = forms.CharField(
+        label="Token URL",
+        max_length=300,
+        required=False,
+        help_text="GRIP's token endpoint; {tenant_id} is filled in.",
+    )
+    audience = forms.CharField(
+        label="Audience (the KPN Things application id)", max_length=200, required=False
+    )
+    static_token = forms.CharField(
+        label="Bearer token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the stored token.",
+    )
+
+    def __init__(
+        self, *args: Any, credential: ThingsCredential | None = None, **kwargs: Any
+    ) -> None:
+        self.credential = credential
+        if credential is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "api_url": credential.api_url,
+                    "auth_kind": credential.auth_kind,
+                    "tenant_id": credential.tenant_id,
+                    "client_id": credential.client_id,
+                    "token_url": credential.token_url,
+                    "audience": credential.audience,
+                },
+            )
+        else:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "api_url": settings.THINGS_API_URL,
+                    "auth_kind": AuthKind.CLIENT_CREDENTIALS,
+                    "token_url": settings.THINGS_TOKEN_URL,
+                    "audience": settings.THINGS_AUDIENCE,
+                },
+            )
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind = cleaned.get("auth_kind")
+        has_stored_secret = (
+            self.credential is not None
+            and self.credential.auth_kind == kind
+            and bool(self.credential.secret_ciphertext)
+        )
+        if kind == AuthKind.CLIENT_CREDENTIALS:
+            for name in ("tenant_id", "client_id", "token_url", "audience"):
+                if not cleaned.get(name):
+                    self.add_error(name, "Needed for GRIP client credentials.")
+            if not cleaned.get("client_secret") and not has_stored_secret:
+                self.add_error("client_secret", "Enter the client secret.")
+        elif (
+            kind == AuthKind.STATIC_TOKEN
+            and not cleaned.get("static_token")
+            and not has_stored_secret
+        ):
+            self.add_error("static_token", "Enter the bearer token.")
+        return cleaned
+
+    def secret(self) -> str | None:
+        """The newly entered secret for the chosen kind, or None to keep the stored one."""
+        name = (
+            "client_secret"
+            if self.cleaned_data["auth_kind"] == AuthKind.CLIENT_CREDENTIALS
+            else "static_token"
+        )
+        value: str = self.cleaned_data.get(name) or ""
+        return value or None
+
+
+class AuditFilterForm(forms.Form):
+    person = forms.CharField(required=False, max_length=150, label="Person")
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *Action.choices], label="Action"
+    )
+    device_id = forms.CharField(required=False, max_length=100, label="Device id")
+    since = forms.DateTimeField(
+        required=False,
+        label="From (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    before = forms.DateTimeField(
+        required=False,
+        label="Until (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, before = cleaned.get("since"), cleaned.get("before")
+        if since and before and since >= before:
+            self.add_error("before", "“Until” must be after “From”.")
+        return cleaned

@@ -1,0 +1,97 @@
+"""Teams, their members' roles, and each team's Things API credential."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from teams import crypto
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+
+
+class Team(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="one_membership_per_team")
+        ]
+        ordering = ["team__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} as {self.role}"
+
+    def allows(self, role: Role) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[role]
+
+
+class AuthKind(models.TextChoices):
+    CLIENT_CREDENTIALS = "client_credentials", "GRIP client credentials"
+    STATIC_TOKEN = "static_token", "Static bearer token"
+
+
+class ThingsCredential(models.Model):
+    """How a team reaches the Things API. Secrets are stored encrypted (see teams.crypto) and
+    shown only as their last four characters."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="credential")
+    api_url = models.URLField(max_length=200)
+    auth_kind = models.CharField(max_length=20, choices=AuthKind.choices)
+    tenant_id = models.CharField(max_length=100, blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
+    token_url = models.CharField(max_length=300, blank=True)
+    audience = models.CharField(max_length=200, blank=True)
+    secret_ciphertext = models.TextField(blank=True)
+    secret_hint = models.CharField(max_length=4, blank=True)
+    # Bumped on every change, so a cached API client built from the old values is dropped.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by_label = models.CharField(max_length=150, blank=True)
+
+    def __str__(self) -> str:
+        return f"credential of {self.team}"
+
+    @property
+    def secret_label(self) -> str:
+        return "client secret" if self.auth_kind == AuthKind.CLIENT_CREDENTIALS else "token"
+
+    def set_secret(self, plaintext: str) -> None:
+        self.secret_ciphertext = crypto.encrypt(plaintext)
+        self.secret_hint = plaintext[-4:] if len(plaintext) >= 12 else ""
+
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_ciphertext)
+
+    @property
+    def masked_secret(self) -> str:
+        if not self.secret_ciphertext:
+            return "not set"
+        return f"••••••••{self.secret_hint}" if self.secret_hint else "••••••••"

@@ -1,0 +1,201 @@
+"""Changes to teams, memberships and credentials. Each writes its audit entry in the same
+transaction, so a change that rolls back leaves no entry behind."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from audit.models import Action, Outcome
+from audit.trail import Origin, TeamRef, record
+from teams import crypto
+from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
+
+
+class TeamRuleError(Exception):
+    """A change the rules do not allow; the message says why, in words."""
+
+
+def team_ref(team: Team) -> TeamRef:
+    return TeamRef(team.pk, team.slug)
+
+
+def team_create(*, slug: str, name: str, origin: Origin) -> Team:
+    with transaction.atomic():
+        if Team.objects.filter(slug=slug).exists():
+            raise TeamRuleError(f"A team with the short name {slug!r} exists already.")
+        team = Team.objects.create(slug=slug, name=name)
+        record(
+            Action.TEAM_CREATED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="team",
+            target_id=slug,
+            asked={"name": name},
+            team=team_ref(team),
+        )
+    return team
+
+
+def member_add(*, team: Team, username: str, role: Role, origin: Origin) -> Membership:
+    user_model = get_user_model()
+    with transaction.atomic():
+        try:
+            user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
+        except user_model.DoesNotExist:
+            raise TeamRuleError(f"There is no user called {username!r}.") from None
+        if Membership.objects.filter(team=team, user=user).exists():
+            raise TeamRuleError(f"{username} is a member of {team.name} already.")
+        membership = Membership.objects.create(team=team, user=user, role=role)
+        record(
+            Action.MEMBER_ADDED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="user",
+            target_id=username,
+            asked={"role": role.value},
+            summary=f"Added {username} as {role.label.lower()}",
+            team=team_ref(team),
+        )
+    return membership
+
+
+def _other_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.select_for_update()
+        .filter(team=membership.team, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def member_change_role(*, membership: Membership, role: Role, origin: Origin) -> Membership:
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("team", "user")
+            .get(pk=membership.pk)
+        )
+        previous = Role(membership.role)
+        if previous == role:
+            return membership
+        if previous == Role.ADMIN and not _other_admins(membership):
+            raise TeamRuleError(
+                "This is the team's last admin. Make someone else admin first, or nobody "
+                "could manage the team's members and credential."
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+        username = membership.user.get_username()
+        record(
+            Action.MEMBER_ROLE_CHANGED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="user",
+            target_id=username,
+            asked={"from": previous.value, "to": role.value},
+            summary=f"{username}: {previous.label.lower()} → {role.label.lower()}",
+            team=team_ref(membership.team),
+        )
+    return membership
+
+
+def member_remove(*, membership: Membership, origin: Origin) -> None:
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("team", "user")
+            .get(pk=membership.pk)
+        )
+        if membership.role == Role.ADMIN and not _other_admins(membership):
+            raise TeamRuleError(
+                "This is the team's last admin and cannot be removed. Make someone else "
+                "admin first."
+            )
+        username = membership.user.get_username()
+        team = membership.team
+        membership.delete()
+        record(
+            Action.MEMBER_REMOVED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="user",
+            target_id=username,
+            asked={"role": membership.role},
+            summary=f"Removed {username}",
+            team=team_ref(team),
+        )
+
+
+@dataclass(frozen=True)
+class CredentialInput:
+    """What an admin enters for a credential; `secret` None keeps the stored one."""
+
+    api_url: str
+    auth_kind: AuthKind
+    tenant_id: str = ""
+    client_id: str = ""
+    token_url: str = ""
+    audience: str = ""
+    secret: str | None = None
+
+
+def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> ThingsCredential:
+    with transaction.atomic():
+        credential = ThingsCredential.objects.select_for_update().filter(team=team).first()
+        created = credential is None
+        if credential is None:
+            credential = ThingsCredential(team=team)
+        if data.secret is None and (created or credential.auth_kind != data.auth_kind):
+            wanted = "client secret" if data.auth_kind == AuthKind.CLIENT_CREDENTIALS else "token"
+            raise TeamRuleError(
+                f"Enter the {wanted}: there is no stored one for this kind of credential."
+            )
+        credential.api_url = data.api_url
+        credential.auth_kind = data.auth_kind
+        credential.tenant_id = data.tenant_id
+        credential.client_id = data.client_id
+        credential.token_url = data.token_url
+        credential.audience = data.audience
+        if data.secret is not None:
+            credential.set_secret(data.secret)
+        credential.version = 1 if created else credential.version + 1
+        credential.updated_by_label = origin.actor_label
+        credential.save()
+        record(
+            Action.CREDENTIAL_CHANGED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="credential",
+            target_id=team.slug,
+            asked={
+                "apiUrl": data.api_url,
+                "authKind": data.auth_kind.value,
+                "tenantId": data.tenant_id,
+                "clientId": data.client_id,
+                "tokenUrl": data.token_url,
+                "audience": data.audience,
+                "secretChanged": data.secret is not None,
+            },
+            summary="Created the credential" if created else "Changed the credential",
+            team=team_ref(team),
+        )
+    return credential
+
+
+def encryption_keys_rotate(*, origin: Origin) -> int:
+    """Re-encrypt every stored secret with the newest key; returns how many were."""
+    with transaction.atomic():
+        credentials = list(
+            ThingsCredential.objects.select_for_update().exclude(secret_ciphertext="")
+        )
+        for credential in credentials:
+            credential.secret_ciphertext = crypto.reencrypt(credential.secret_ciphertext)
+            credential.save(update_fields=["secret_ciphertext"])
+        record(
+            Action.ENCRYPTION_KEYS_ROTATED,
+            origin=origin,
+            outcome=Outcome.OK,
+            summary=f"Re-encrypted {len(credentials)} secret(s) with the newest key",
+        )
+    return len(credentials)

@@ -1,0 +1,283 @@
+"""Team pages: the team switcher, members and roles, the credential, and the audit trail."""
+
+from collections.abc import Callable
+from datetime import UTC
+from functools import wraps
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.export import csv_lines
+from audit.selectors import AuditFilters, audit_entries
+from audit.trail import Origin
+from teams import connections, services
+from teams.access import (
+    LAST_TEAM_SESSION_KEY,
+    HtmxHttpRequest,
+    TeamRequest,
+    team_member_required,
+    teams_of,
+)
+from teams.forms import AuditFilterForm, CredentialForm, MemberAddForm, MemberRoleForm
+from teams.models import AuthKind, Membership, Role, ThingsCredential
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Straight to the last team used, or the first; a page in words when there is none."""
+    memberships = teams_of(request.user)
+    if not memberships:
+        return render(request, "teams/no_team.html")
+    last = request.session.get(LAST_TEAM_SESSION_KEY)
+    chosen = next((m for m in memberships if m.team.slug == last), memberships[0])
+    return redirect("teams:team_home", team_slug=chosen.team.slug)
+
+
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "teams/team_list.html", {"memberships": teams_of(request.user)})
+
+
+@require_GET
+@team_member_required(Role.VIEWER)
+def team_home(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return render(request, "teams/team_home.html")
+
+
+# --- Members -------------------------------------------------------------------------------
+
+
+def _members_page(request: TeamRequest, add_form: MemberAddForm, status: int = 200) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(team=request.team)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    context = {
+        "memberships": memberships,
+        "add_form": add_form,
+        "roles": Role.choices,
+    }
+    return render(request, "teams/members.html", context, status=status)
+
+
+@require_GET
+@team_member_required(Role.ADMIN)
+def members(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _members_page(request, MemberAddForm())
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def member_add(request: TeamRequest, team_slug: str) -> HttpResponse:
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            services.member_add(
+                team=request.team,
+                username=form.cleaned_data["username"],
+                role=Role(form.cleaned_data["role"]),
+                origin=Origin.from_request(request),
+            )
+        except services.TeamRuleError as error:
+            form.add_error("username", str(error))
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} was added.")
+            return redirect("teams:members", team_slug=team_slug)
+    return _members_page(request, form, status=400)
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def member_role(request: TeamRequest, team_slug: str, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, team=request.team)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles: viewer, operator or admin.")
+    else:
+        try:
+            services.member_change_role(
+                membership=membership,
+                role=Role(form.cleaned_data["role"]),
+                origin=Origin.from_request(request),
+            )
+        except services.TeamRuleError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{membership.user.get_username()}'s role was changed.")
+    return redirect("teams:members", team_slug=team_slug)
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def member_remove(request: TeamRequest, team_slug: str, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, team=request.team)
+    username = membership.user.get_username()
+    try:
+        services.member_remove(membership=membership, origin=Origin.from_request(request))
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{username} was removed from the team.")
+    return redirect("teams:members", team_slug=team_slug)
+
+
+# --- Credential ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@team_member_required(Role.ADMIN)
+def credential(request: TeamRequest, team_slug: str) -> HttpResponse:
+    stored = ThingsCredential.objects.filter(team=request.team).first()
+    if request.method == "POST":
+        form = CredentialForm(request.POST, credential=stored)
+        if form.is_valid():
+            data = services.CredentialInput(
+                api_url=form.cleaned_data["api_url"],
+                auth_kind=AuthKind(form.cleaned_data["auth_kind"]),
+                tenant_id=form.cleaned_data["tenant_id"],
+                client_id=form.cleaned_data["client_id"],
+                token_url=form.cleaned_data["token_url"],
+                audience=form.cleaned_data["audience"],
+                secret=form.secret(),
+            )
+            try:
+                services.credential_update(
+                    team=request.team, data=data, origin=Origin.from_request(request)
+                )
+            except services.TeamRuleError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, "The credential was saved. Test the connection below.")
+                return redirect("teams:credential", team_slug=team_slug)
+        status = 400
+    else:
+        form = CredentialForm(credential=stored)
+        status = 200
+    context = {
+        "form": form,
+        "credential": stored,
+        "token_expires_at": connections.token_expiry(stored) if stored else None,
+    }
+    return render(request, "teams/credential.html", context, status=status)
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def credential_test(request: TeamRequest, team_slug: str) -> HttpResponse:
+    result = connections.connection_test(team=request.team, origin=Origin.from_request(request))
+    context = {"result": result}
+    if request.htmx:
+        return render(request, "teams/credential.html#test_result", context)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect("teams:credential", team_slug=team_slug)
+
+
+# --- Audit trail ---------------------------------------------------------------------------
+
+
+def _audit_filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
+    form = AuditFilterForm(request.GET or None)
+    # The trail is shown in UTC (see _audit_page), so the time range typed in is UTC too.
+    with timezone.override(UTC):
+        valid = form.is_bound and form.is_valid()
+    if valid:
+        data = form.cleaned_data
+        return form, AuditFilters(
+            person=data["person"],
+            action=data["action"],
+            device_id=data["device_id"],
+            since=data["since"],
+            before=data["before"],
+        )
+    return form, AuditFilters()
+
+
+def _audit_page(
+    request: HtmxHttpRequest | TeamRequest, *, team_id: int | None, csv_url: str
+) -> HttpResponse:
+    form, filters = _audit_filters(request)
+    entries = audit_entries(team_id=team_id, filters=filters)
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "csv_url": f"{csv_url}?{query.urlencode()}" if query else csv_url,
+    }
+    valid = form.is_valid() or not form.is_bound
+    fragment = bool(request.htmx) and not request.htmx.boosted
+    template = "teams/audit.html#results" if fragment and valid else "teams/audit.html"
+    with timezone.override(UTC):  # the page's times are UTC, as its headings say
+        response = render(request, template, context, status=200 if valid else 400)
+    if fragment and not valid:
+        # The field errors are in the form, outside the results: htmx shows the whole page.
+        response["HX-Retarget"] = "body"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _audit_csv(
+    request: HttpRequest, *, team_id: int | None, filename: str
+) -> HttpResponseBase:
+    form, filters = _audit_filters(request)
+    if form.is_bound and not form.is_valid():
+        # Never export everything when the filters were meant to narrow it down.
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(
+            f"The filters are not valid, so nothing was exported. {problems}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    entries = audit_entries(team_id=team_id, filters=filters).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(csv_lines(entries), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@team_member_required(Role.ADMIN)
+def team_audit(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _audit_page(request, team_id=request.team.pk, csv_url=f"/t/{team_slug}/audit.csv")
+
+
+@require_GET
+@team_member_required(Role.ADMIN)
+def team_audit_csv(request: TeamRequest, team_slug: str) -> HttpResponseBase:
+    return _audit_csv(request, team_id=request.team.pk, filename=f"audit-{team_slug}")
+
+
+def superuser_required[R: HttpResponseBase](
+    view: Callable[[HtmxHttpRequest], R],
+) -> Callable[[HttpRequest], R]:
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> R:
+        if not getattr(request.user, "is_superuser", False):
+            raise PermissionDenied("Only superusers see the audit trail of every team.")
+        return view(cast(HtmxHttpRequest, request))
+
+    return wrapper
+
+
+@require_GET
+@superuser_required
+def all_audit(request: HtmxHttpRequest) -> HttpResponse:
+    return _audit_page(request, team_id=None, csv_url="/audit.csv")
+
+
+@require_GET
+@superuser_required
+def all_audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
+    return _audit_csv(request, team_id=None, filename="audit-all")
