@@ -228,9 +228,7 @@ def _audit_page(
     return response
 
 
-def _audit_csv(
-    request: HttpRequest, *, team_id: int | None, filename: str
-) -> HttpResponseBase:
+def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> HttpResponseBase:
     form, filters = _audit_filters(request)
     if form.is_bound and not form.is_valid():
         # Never export everything when the filters were meant to narrow it down.

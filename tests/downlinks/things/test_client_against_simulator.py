@@ -99,9 +99,12 @@ def test_iter_search_follows_cursors_over_every_page(client: ThingsClient) -> No
     created = {client.lora.create(new_lora(bytes([n]))).id for n in range(7)}
     filters = SearchFilters(limit=3, sort=[SortField(field="createdAt", descending=True)])
     first = client.lora.search(filters)
-    assert len(first.items) == 3 and first.next and first.prev is None
+    assert len(first.items) == 3
+    assert first.next
+    assert first.prev is None
     walked = [item.id for item in client.lora.iter_search(filters)]
-    assert set(walked) == created and len(walked) == 7
+    assert set(walked) == created
+    assert len(walked) == 7
     second = client.lora.search_page(first.next)
     back = client.lora.search_page(second.prev or "")
     assert [item.id for item in back.items] == [item.id for item in first.items]
@@ -114,10 +117,12 @@ def test_cancel_pending_is_accepted_and_done_is_refused(
     client.lora.cancel(downlink.id)
     simulator.clock.advance(60)
     cancelled = client.lora.get(downlink.id)
-    assert cancelled.status == "DONE" and cancelled.last_failure_reason == "CANCELLED"
+    assert cancelled.status == "DONE"
+    assert cancelled.last_failure_reason == "CANCELLED"
     with pytest.raises(ThingsConflict) as refused:
         client.lora.cancel(downlink.id, forced=True)
-    assert refused.value.problem is not None and refused.value.problem.status == 409
+    assert refused.value.problem is not None
+    assert refused.value.problem.status == 409
 
 
 def test_the_token_is_fetched_once_and_reused(
