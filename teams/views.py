@@ -232,7 +232,10 @@ def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> H
     form, filters = _audit_filters(request)
     if form.is_bound and not form.is_valid():
         # Never export everything when the filters were meant to narrow it down.
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        problems = "; ".join(
+            f"{name}: {' '.join(str(error) for error in errors)}"
+            for name, errors in form.errors.items()
+        )
         return HttpResponse(
             f"The filters are not valid, so nothing was exported. {problems}",
             status=400,

@@ -17,10 +17,10 @@ def test_healthz_fails_when_the_broker_is_unreachable(client: Client, settings) 
     from things_portal.celery import app
 
     original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.conf.update(broker_url="redis://127.0.0.1:1/0")
     try:
         response = client.get("/healthz")
     finally:
-        app.conf.broker_url = original
+        app.conf.update(broker_url=original)
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False

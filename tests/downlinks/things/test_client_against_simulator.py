@@ -90,7 +90,7 @@ def test_create_get_and_search_round_trip(client: ThingsClient) -> None:
             feedback_timeout="PT1H",
         )
     )
-    assert client.mqtt.get(mqtt.id).message.payload == "reboot"  # type: ignore[union-attr]
+    assert client.mqtt.get(mqtt.id).message.payload == "reboot"
     with pytest.raises(ThingsNotFound):
         client.lora.get(mqtt.id)  # an MQTT id is not a LoRa downlink
 
