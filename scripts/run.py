@@ -65,19 +65,19 @@ def start(name: str, command: Sequence[str], env: dict[str, str]) -> subprocess.
 
 
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Ask each process to stop (a Celery worker then stops its pool itself), and kill the
+    whole process group of any that has not stopped after a grace period."""
     for process in processes:
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
         remaining = max(0.0, deadline - time.monotonic())
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers in its group, if any
+        process.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not portal_up:
             print("Things Portal did not start; see the messages above.", file=sys.stderr)
             return 1
+        manage("seed_demo", "--downlinks", env=env)
         manage("seed_demo", "--print-sign-in", f"--portal-url=http://{host}:{port}", env=env)
         print("Press Ctrl-C to stop everything.", flush=True)
         while not interrupted:

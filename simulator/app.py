@@ -356,7 +356,8 @@ class SimulatorApp:
             return problem_response(
                 request,
                 429,
-                f"Too many requests; try again in {rule.retry_after} seconds.",
+                f"Too many requests; try again in {rule.retry_after} "
+                f"second{'' if rule.retry_after == 1 else 's'}.",
                 headers={"Retry-After": str(rule.retry_after)},
             )
         return problem_response(

@@ -31,15 +31,20 @@ class TeamRequest(HttpRequest):
     htmx: HtmxDetails
     team: Team
     membership: Membership
+    memberships: list[Membership]  # all of the person's, for the team switcher
+
+
+def membership_in(memberships: list[Membership], team_slug: str) -> Membership:
+    for membership in memberships:
+        if membership.team.slug == team_slug:
+            return membership
+    raise Http404("No such team.")
 
 
 def membership_for(user: AbstractBaseUser | AnonymousUser, team_slug: str) -> Membership:
     if not user.is_authenticated:
         raise Http404
-    try:
-        return Membership.objects.select_related("team").get(user_id=user.pk, team__slug=team_slug)
-    except Membership.DoesNotExist:
-        raise Http404("No such team.") from None
+    return membership_in(teams_of(user), team_slug)
 
 
 def permissions(membership: Membership) -> dict[str, bool]:
@@ -69,10 +74,14 @@ def team_member_required[**P2, R: HttpResponseBase](
     def decorator(view: TeamView[P2, R]) -> PlainView[P2, R]:
         def wrapper(request: HttpRequest, *args: P2.args, **kwargs: P2.kwargs) -> R | HttpResponse:
             team_slug = str(kwargs.get("team_slug", ""))
-            membership = membership_for(request.user, team_slug)
+            # All of the person's memberships in one query: the page's team switcher shows
+            # them (teams.context_processors), so it need not ask again.
+            memberships = teams_of(request.user)
+            membership = membership_in(memberships, team_slug)
+            team_request: Any = request
+            team_request.memberships = memberships
             if not membership.allows(role):
                 return refuse(request, membership, role)
-            team_request: Any = request
             team_request.team = membership.team
             team_request.membership = membership
             if request.session.get(LAST_TEAM_SESSION_KEY) != membership.team.slug:

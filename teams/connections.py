@@ -24,6 +24,7 @@ from downlinks.things import (
 )
 from teams.crypto import DecryptionError
 from teams.models import AuthKind, Team, ThingsCredential
+from things_portal.server_timing import observe_api_request
 
 
 class NoCredential(Exception):
@@ -65,6 +66,7 @@ def _build_client(credential: ThingsCredential) -> ThingsClient:
         auth,
         timeout=_timeout(),
         retry=RetryPolicy(max_attempts=settings.THINGS_RETRY_ATTEMPTS),
+        observer=observe_api_request,
     )
 
 

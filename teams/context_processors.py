@@ -10,11 +10,17 @@ from teams.access import permissions, teams_of
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
+    # Team pages have read them already (teams.access.team_member_required); elsewhere they
+    # are lazy, so pages that do not draw the team switcher do not pay for the query.
+    memberships = getattr(request, "memberships", None)
     context: dict[str, Any] = {
         "active_team": getattr(request, "team", None),
         "active_membership": membership,
-        # Lazy: pages that do not draw the team switcher do not pay for the query.
-        "my_memberships": SimpleLazyObject(lambda: teams_of(request.user)),
+        "my_memberships": (
+            memberships
+            if memberships is not None
+            else SimpleLazyObject(lambda: teams_of(request.user))
+        ),
     }
     if membership is not None:
         context.update(permissions(membership))

@@ -17,6 +17,7 @@ from simulator.app import SimulatorApp, create_app
 from simulator.clock import ManualClock
 from simulator.config import SimulatorSettings
 from simulator.server import RunningSimulator, start_in_thread
+from teams.connections import forget_clients
 from tests.services import missing_ci_services
 
 
@@ -36,6 +37,15 @@ def chromium_path() -> str:
     if not path:
         pytest.skip("no Chromium found (install Debian's chromium package); browser tests skipped")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_clients() -> Iterator[None]:
+    """API clients are cached per credential id and version, and ids repeat after a test's
+    rollback: each test starts and ends without cached clients."""
+    forget_clients()
+    yield
+    forget_clients()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,10 +6,12 @@ these tests for it. Django's admin is covered separately at the bottom.
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import quote
+from uuid import UUID
 
+import httpx
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
@@ -27,10 +29,19 @@ from django.urls import (
 )
 
 from audit.models import AuditEntry
+from simulator.server import RunningSimulator
 from teams.connections import forget_clients
 from teams.models import ROLE_RANK, Membership, Role
 from tests.teams.capture import body_of
-from tests.teams.world import TeamObjects, World, build_world, sign_in
+from tests.teams.world import (
+    TeamObjects,
+    TeamPeople,
+    World,
+    build_world,
+    client_credentials,
+    register_simulator_client,
+    sign_in,
+)
 
 type Access = Literal["public", "signed-in", "superuser"] | Role
 type KwargsBuilder = Callable[[TeamObjects], dict[str, object]]
@@ -53,6 +64,52 @@ def team_slug(objects: TeamObjects) -> dict[str, object]:
 
 def team_membership(objects: TeamObjects) -> dict[str, object]:
     return {"team_slug": objects.team.slug, "membership_id": objects.membership.pk}
+
+
+@dataclass(frozen=True)
+class TeamWithDownlinks(TeamObjects):
+    """A team whose credential points at the simulator, with one downlink of each kind in
+    the team's own tenant (made there directly, not through the portal)."""
+
+    downlink_ids: dict[str, UUID]
+
+
+# The kind the table's URLs use; the other kind is checked by a test of its own below.
+TABLE_KIND = "lora"
+# For objects without downlinks (other suites reuse the table): an id no tenant has.
+NO_DOWNLINK = UUID("00000000-0000-4000-8000-000000000000")
+
+
+def team_kind(objects: TeamObjects) -> dict[str, object]:
+    return {"team_slug": objects.team.slug, "kind": TABLE_KIND}
+
+
+def downlink_of(objects: TeamObjects, kind: str) -> UUID:
+    if isinstance(objects, TeamWithDownlinks):
+        return objects.downlink_ids[kind]
+    return NO_DOWNLINK
+
+
+def team_downlink(objects: TeamObjects) -> dict[str, object]:
+    return {
+        "team_slug": objects.team.slug,
+        "kind": TABLE_KIND,
+        "downlink_id": downlink_of(objects, TABLE_KIND),
+    }
+
+
+def lora_send_form(objects: TeamObjects) -> dict[str, str]:
+    """A LoRa send form that the portal accepts and sends."""
+    return {
+        "device_id": "urn:dev:deveui:ea8fa35e2cf3489f",
+        "payload_format": "hex",
+        "payload": "0102",
+        "f_port": "1",
+        "retry_limit": "0",
+        "timeout_days": "0",
+        "timeout_hours": "1",
+        "timeout_minutes": "0",
+    }
 
 
 @dataclass(frozen=True)
@@ -98,6 +155,13 @@ ROUTES: dict[str, Rule] = {
     "teams:credential_test": Rule(Role.ADMIN, ("POST",), kwargs=team_slug),
     "teams:audit": Rule(Role.ADMIN, kwargs=team_slug),
     "teams:audit_csv": Rule(Role.ADMIN, kwargs=team_slug),
+    "downlinks:list": Rule(Role.VIEWER, kwargs=team_kind),
+    "downlinks:detail": Rule(Role.VIEWER, kwargs=team_downlink),
+    "downlinks:raw": Rule(Role.VIEWER, kwargs=team_downlink),
+    "downlinks:send": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_kind, data=lora_send_form),
+    "downlinks:send_preview": Rule(Role.OPERATOR, ("POST",), kwargs=team_kind, data=lora_send_form),
+    "downlinks:cancel": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_downlink),
+    "downlinks:sync_status": Rule(Role.ADMIN, kwargs=team_slug),
 }
 
 # Routes served by Django itself that the table does not cover: the admin (tested below) and
@@ -193,9 +257,52 @@ def _fresh_api_clients() -> Iterator[None]:
     forget_clients()
 
 
+def with_downlinks(people: TeamPeople, simulator: RunningSimulator) -> TeamPeople:
+    """The team gets a credential for a tenant of its own, and a downlink of each kind there."""
+    slug = people.team.slug
+    tenant, client_id, secret = f"{slug}-tenant", f"{slug}-portal", f"{slug}-secret-8f3Qz"
+    register_simulator_client(simulator, tenant, client_id, secret)
+    client_credentials(
+        people.team, simulator.url, tenant_id=tenant, client_id=client_id, secret=secret
+    )
+    ids: dict[str, UUID] = {}
+    for kind, body in DOWNLINK_BODIES.items():
+        response = httpx.post(
+            f"{simulator.url}/{kind}/downlinks",
+            json=body,
+            headers={"Authorization": f"Bearer {simulator.token(tenant)}"},
+            timeout=5,
+        )
+        assert response.status_code == 201, response.text
+        ids[kind] = UUID(response.json()["id"])
+    objects = TeamWithDownlinks(people.team, people.objects.membership, ids)
+    return replace(people, objects=objects)
+
+
+DOWNLINK_BODIES = {
+    "lora": {
+        "deviceId": "urn:dev:deveui:ea8fa35e2cf3489f",
+        "message": {"payloadHex": "0102", "fPort": 1},
+        "feedbackTimeout": "PT1H",
+    },
+    "mqtt": {
+        "deviceId": "imei:350266800610993",
+        "message": {"type": "text", "payload": "hello", "topic": "downlink"},
+        "feedbackTimeout": "PT1H",
+    },
+}
+
+
 @pytest.fixture
-def world(db: None) -> World:
-    return build_world()
+def world(db: None, simulator: RunningSimulator) -> World:
+    world = build_world()
+    world = replace(
+        world,
+        alpha=with_downlinks(world.alpha, simulator),
+        beta=with_downlinks(world.beta, simulator),
+    )
+    simulator.app.request_log.clear()  # what the tests do starts from an empty log
+    return world
 
 
 # --- The table is complete ------------------------------------------------------------------
@@ -277,7 +384,7 @@ def test_public_routes_answer_anonymous(
 
 @pytest.mark.parametrize(("name", "method"), cases("team"))
 def test_a_member_of_another_team_gets_404(
-    world: World, client: Client, name: str, method: str
+    world: World, simulator: RunningSimulator, client: Client, name: str, method: str
 ) -> None:
     sign_in(client, world.beta.admin)
     audited = AuditEntry.objects.count()
@@ -285,6 +392,7 @@ def test_a_member_of_another_team_gets_404(
         client, method, url_of(name, world.alpha.objects), ROUTES[name].data(world.alpha.objects)
     )
     assert response.status_code == 404
+    assert len(simulator.app.request_log) == 0  # not even a token was fetched
     page = body_of(response)
     assert "Alpha Metering" not in page
     assert "alpha-target" not in page
@@ -303,29 +411,63 @@ def test_a_superuser_who_is_not_a_member_gets_404(
     assert response.status_code == 404
 
 
+# URL parameters that name no object: the downlinks' kind ("lora" or "mqtt") is the same in
+# every team.
+NOT_OBJECTS = frozenset({"team_slug", "kind"})
+
+
 def routes_pointing_at_objects() -> list[tuple[str, str]]:
     """Team routes whose URL names an object inside the team, not only the team."""
     parameters = project_routes().parameters
     return [
         (name, method)
         for name, method in cases("team")
-        if parameters.get(name, frozenset()) - {"team_slug"}
+        if parameters.get(name, frozenset()) - NOT_OBJECTS
     ]
 
 
 @pytest.mark.parametrize(("name", "method"), routes_pointing_at_objects())
 def test_another_teams_objects_are_404_even_under_ones_own_team(
-    world: World, client: Client, name: str, method: str
+    world: World, simulator: RunningSimulator, client: Client, name: str, method: str
 ) -> None:
     rule = ROUTES[name]
     own, other = world.alpha.objects, world.beta.objects
     kwargs = {**rule.kwargs(other), "team_slug": own.team.slug}
     assert kwargs != rule.kwargs(own), "the route names no object of its own"
     sign_in(client, world.alpha.admin)
+    audited = AuditEntry.objects.count()
     response = call(client, method, reverse(name, kwargs=kwargs), rule.data(other))
     assert response.status_code == 404
     assert "Beta Logistics" not in body_of(response)
+    assert str(downlink_of(other, TABLE_KIND)) not in body_of(response)
     assert Membership.objects.get(pk=other.membership.pk).role == Role.VIEWER
+    # Another team's downlink is neither read with its credential nor cancelled.
+    assert {entry.tenant for entry in simulator.app.request_log.entries()} <= {"alpha-tenant"}
+    assert simulator.app.request_log.count(method="DELETE") == 0
+    assert AuditEntry.objects.count() == audited
+
+
+DOWNLINK_ROUTES = [
+    (name, method)
+    for name, method in cases("team")
+    if "downlink_id" in project_routes().parameters.get(name, frozenset())
+]
+
+
+@pytest.mark.parametrize(("name", "method"), DOWNLINK_ROUTES)
+def test_another_teams_mqtt_downlinks_are_404_too(
+    world: World, simulator: RunningSimulator, client: Client, name: str, method: str
+) -> None:
+    """The table's URLs use LoRa; the MQTT downlinks of another team are as invisible."""
+    other = downlink_of(world.beta.objects, "mqtt")
+    own = downlink_of(world.alpha.objects, "mqtt")
+    sign_in(client, world.alpha.admin)
+    kwargs = {"team_slug": world.alpha.team.slug, "kind": "mqtt"}
+    response = call(client, method, reverse(name, kwargs={**kwargs, "downlink_id": other}))
+    assert response.status_code == 404
+    assert simulator.app.request_log.count(method="DELETE") == 0
+    mine = call(client, method, reverse(name, kwargs={**kwargs, "downlink_id": own}))
+    assert_allowed(mine)
 
 
 # --- Roles ------------------------------------------------------------------------------------
@@ -355,11 +497,12 @@ def expected(rule: Rule, who: str) -> Literal["allowed", "refused", "not found"]
 @pytest.mark.parametrize("who", PEOPLE)
 @pytest.mark.parametrize(("name", "method"), cases("signed-in", "superuser", "team"))
 def test_each_role_is_allowed_or_refused_as_specified(
-    world: World, client: Client, name: str, method: str, who: str
+    world: World, simulator: RunningSimulator, client: Client, name: str, method: str, who: str
 ) -> None:
     rule = ROUTES[name]
     sign_in(client, person(world, who))
     audited = AuditEntry.objects.count()
+    api_calls = len(simulator.app.request_log)
     response = call(
         client, method, url_of(name, world.alpha.objects), rule.data(world.alpha.objects)
     )
@@ -378,8 +521,9 @@ def test_each_role_is_allowed_or_refused_as_specified(
             assert f"This needs the role {rule.access.value}" in page
         else:
             assert "Only superusers" in page
-    # A refusal changes nothing and records nothing.
+    # A refusal changes nothing, records nothing and asks nothing of the Things API.
     assert AuditEntry.objects.count() == audited
+    assert len(simulator.app.request_log) == api_calls
     assert Membership.objects.get(pk=world.alpha.objects.membership.pk).role == Role.VIEWER
 
 

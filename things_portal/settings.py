@@ -5,6 +5,7 @@ filesystem, and the simulator on 127.0.0.1:8001. Production sets DATABASE_URL, R
 THINGS_API_URL (see docker-compose.yml).
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "things_portal.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "teams.context_processors.portal",
+                "downlinks.context_processors.sync_problems",
             ],
         },
     },
@@ -135,6 +138,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+    # Tests use a file, not memory, so a Celery worker in another process can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -269,6 +274,8 @@ THINGS_READ_TIMEOUT = env_float("THINGS_READ_TIMEOUT", 10.0)
 THINGS_RETRY_ATTEMPTS = env_int("THINGS_RETRY_ATTEMPTS", 3)
 # The specs state no maximum page size, so ours is a setting.
 THINGS_PAGE_SIZE = env_int("THINGS_PAGE_SIZE", 50)
+# How often pages showing running downlinks refresh themselves.
+LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 3)
 
 # --- The simulator ------------------------------------------------------------------------
 SIMULATOR_DATABASE = env_str("SIMULATOR_DATABASE", str(VAR_DIR / "simulator.sqlite3"))

@@ -191,10 +191,15 @@ class ThingsRateLimited(ThingsAPIError):
     default_text = "The Things API is receiving too many requests"
 
     def describe(self) -> str:
-        text = super().describe()
+        explanation = self.problem.summary() if self.problem is not None else ""
+        # Leave out problem words that would only repeat "too many requests".
+        if explanation and "too many requests" not in explanation.lower():
+            text = f"{self.default_text}: {explanation.rstrip('.')}"
+        else:
+            text = self.default_text
         if self.retry_after is not None:
-            text = f"{text.rstrip('.')}. Try again in {_seconds(round(self.retry_after))}."
-        return text
+            return f"{text}. Try again in {_seconds(round(self.retry_after))}."
+        return f"{text}. Try again in a moment."
 
 
 class ThingsServerError(ThingsAPIError):

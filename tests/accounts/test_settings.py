@@ -23,6 +23,8 @@ PROJECT_VARIABLES = (
     "ALLOWED_HOSTS",
     "THINGS_PORTAL_VAR_DIR",
     "BEHIND_TLS_PROXY",
+    # The browser tests set this for Playwright in this process; a deployment never does.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 

@@ -16,6 +16,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.trail import Origin
+from downlinks.models import Downlink, Kind
+from downlinks.services import downlink_send as send
+from downlinks.things import NewLoraDownlink, NewLoraMessage, NewMqttDownlink, NewMqttTextMessage
 from simulator.config import settings_from_django
 from simulator.store import Store
 from teams import services
@@ -41,6 +44,19 @@ class DemoUser:
 DEMO_TEAMS = (
     DemoTeam("acme", "Acme Metering", "acme"),
     DemoTeam("globex", "Globex Logistics", "globex"),
+)
+# Payload markers choose the simulator's outcome (see simulator/README.md).
+DEMO_LORA = (
+    ("deveui:0004a30b001c0530", "config v2", 0),
+    ("deveui:0004a30b001c0531", "reboot sim:FEEDBACK_TIMEOUT", 0),
+    ("deveui:0004a30b001c0532", "set interval sim:NOT_ACKNOWLEDGED_BY_DEVICE", 2),
+    ("deveui:0004a30b001c0533", "ping sim:ACK_AFTER=1", 2),
+    ("urn:dev:deveui:0004a30b001c0534", "firmware chunk sim:EVICTED", 0),
+)
+DEMO_MQTT = (
+    ("imei:350266800610993", "reboot"),
+    ("imei:350266800610994", "set-config sim:FAILED_TO_TRANSMIT_TO_DEVICE"),
+    ("urn:dev:imei:350266800610995", "report-now"),
 )
 DEMO_USERS = (
     DemoUser("admin", True, {"acme": Role.ADMIN, "globex": Role.ADMIN}),
@@ -74,6 +90,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--print-sign-in", action="store_true", help="only print sign-in")
+        parser.add_argument(
+            "--downlinks",
+            action="store_true",
+            help="only send demo downlinks through the running simulator (once per team)",
+        )
         parser.add_argument("--portal-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -82,6 +103,10 @@ class Command(BaseCommand):
         stored = demo_secrets()
         if options["print_sign_in"]:
             self.print_sign_in(options["portal_url"], stored["passwords"])
+            return
+        if options["downlinks"]:
+            for demo_team in DEMO_TEAMS:
+                self.send_demo_downlinks(Team.objects.get(slug=demo_team.slug))
             return
         origin = Origin.system("manage.py seed_demo")
         simulator_store = Store(settings_from_django().database)
@@ -115,6 +140,28 @@ class Command(BaseCommand):
                 ),
                 origin=origin,
             )
+
+    def send_demo_downlinks(self, team: Team) -> None:
+        """A few downlinks of every outcome, sent through the portal, so the lists and the
+        poller have something to show. Only for a team that has sent nothing yet."""
+        if Downlink.objects.filter(team=team).exists():
+            return
+        origin = Origin.system("demo data")
+        for device_id, text, retry_limit in DEMO_LORA:
+            new_lora = NewLoraDownlink(
+                device_id=device_id,
+                message=NewLoraMessage.from_bytes(text.encode(), f_port=3),
+                feedback_timeout="PT1H",
+                retry_limit=retry_limit,
+            )
+            send(team=team, kind=Kind.LORA, new=new_lora, origin=origin, user=None)
+        for device_id, text in DEMO_MQTT:
+            new_mqtt = NewMqttDownlink(
+                device_id=device_id,
+                message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
+                feedback_timeout="PT30M",
+            )
+            send(team=team, kind=Kind.MQTT, new=new_mqtt, origin=origin, user=None)
 
     def seed_user(self, demo: DemoUser, password: str, origin: Origin) -> None:
         user_model = get_user_model()

@@ -1,0 +1,133 @@
+"""The portal's own record of downlinks: those it sent (or cancelled), and what it saw happen
+to them. The Things API remains the truth; these records are what the portal knows of it,
+kept so the history survives and the poller knows what to follow."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from teams.models import Team
+
+
+class Kind(models.TextChoices):
+    LORA = "lora", "LoRa"
+    MQTT = "mqtt", "MQTT"
+
+
+class SendState(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    REFUSED = "refused", "Refused by the API"
+    FAILED = "failed", "Not sent"
+    UNKNOWN = "unknown", "Outcome unknown"
+    NOT_SENT = "not_sent", "Not sent (reconciled)"
+
+
+class Origin(models.TextChoices):
+    SENT_HERE = "sent", "Sent from the portal"
+    CANCELLED_HERE = "cancelled", "Cancelled from the portal"
+
+
+class Downlink(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="downlinks")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SENT_HERE)
+    # Unknown until the API answers the create (and for ever, if it never does).
+    remote_id = models.UUIDField(null=True, blank=True)
+    device_id = models.CharField(max_length=100, db_index=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # What was sent, as sent (the create body), for clone and for reconciling unknown outcomes.
+    request_body = models.JSONField(default=dict, blank=True)
+    payload_summary = models.CharField(max_length=200, blank=True)
+    send_state = models.CharField(
+        max_length=10, choices=SendState.choices, default=SendState.SENDING
+    )
+    send_attempt_sequence = models.BigIntegerField(null=True, blank=True)
+    send_problem = models.JSONField(default=dict, blank=True)
+    # The last state the portal saw (from the create answer, a page, or the poller).
+    status = models.CharField(max_length=40, blank=True)
+    last_failure_reason = models.CharField(max_length=60, blank=True)
+    retry_count = models.PositiveIntegerField(null=True, blank=True)
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_modified_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_forced = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "kind", "remote_id"], name="one_record_per_remote_downlink"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "kind", "status"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} downlink {self.remote_id or '(unknown id)'} to {self.device_id}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == "DONE"
+
+    @property
+    def is_tracked(self) -> bool:
+        """Still worth following: sent, not DONE yet."""
+        return self.remote_id is not None and self.status != "DONE"
+
+
+class StatusEvent(models.Model):
+    """One change the portal observed, recorded once: the unique constraint makes a repeated
+    observation (two pollers, a page and the poller) a no-op."""
+
+    downlink = models.ForeignKey(Downlink, on_delete=models.CASCADE, related_name="events")
+    observed_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=40)
+    last_failure_reason = models.CharField(max_length=60, blank=True)
+    retry_count = models.PositiveIntegerField(default=0)  # always 0 for MQTT
+    remote_modified_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["downlink", "status", "last_failure_reason", "retry_count"],
+                name="one_event_per_observed_state",
+            )
+        ]
+        ordering = ["observed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.downlink_id}: {self.status} {self.last_failure_reason}".strip()
+
+
+class SyncState(models.Model):
+    """How the poller is doing for one team and kind: its watermark, errors and backoff."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sync_states")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    # The portal's time at the start of the last cycle that completed: the next search asks
+    # for what changed since then, minus an overlap for clock skew.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_changed = models.PositiveIntegerField(default=0)
+    last_api_calls = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    credential_rejected = models.BooleanField(default=False)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "kind"], name="one_sync_state_per_team_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"sync of {self.team_id} {self.kind}"

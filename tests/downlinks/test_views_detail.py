@@ -1,0 +1,370 @@
+"""One downlink's page: every field the API gives, the history of status changes the portal
+saw, the audit entries of what was done to it from here, the raw JSON, and the live refresh
+while it runs."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.downlinks.conftest import (
+    FORMS,
+    LORA_DEVICE,
+    MQTT_DEVICE,
+    Dashboard,
+    downlink_id_of,
+    lora_body,
+    mqtt_body,
+    page_text,
+)
+from tests.downlinks.test_views_list import hex_of, server_timing
+from tests.teams.capture import body_of
+
+HTMX = {"HX-Request": "true"}
+
+
+def facts(response: Any) -> dict[str, str]:
+    """The page's facts list (<dt>/<dd> pairs), in words."""
+    pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", body_of(response), re.DOTALL)
+    return {name: page_text_of(value) for name, value in pairs}
+
+
+def page_text_of(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def history(response: Any) -> list[list[str]]:
+    table = re.search(
+        r'<table class="history">.*?<tbody>(.*?)</tbody>', body_of(response), re.DOTALL
+    )
+    if table is None:
+        return []
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.DOTALL)
+    return [[page_text_of(cell) for cell in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+
+
+def audit_lines(response: Any) -> list[str]:
+    block = re.search(r'<ul class="audit-entries">(.*?)</ul>', body_of(response), re.DOTALL)
+    if block is None:
+        return []
+    return [page_text_of(item) for item in re.findall(r"<li>(.*?)</li>", block.group(1), re.DOTALL)]
+
+
+# --- Fields --------------------------------------------------------------------------------------
+
+
+def test_every_field_of_a_lora_downlink(dash: Dashboard) -> None:
+    created = dash.api_create(
+        "lora",
+        lora_body(
+            message={"payloadHex": hex_of("sim:NOT_ACKNOWLEDGED_BY_DEVICE"), "fPort": 12},
+            retryLimit=2,
+            feedbackTimeout="P1DT2H",
+        ),
+    )
+    dash.advance(26)  # PENDING 5 s, EXECUTING 10 s, then 2 retries 5 s apart: DONE at 25 s
+    now = dash.api_get("lora", created["id"])
+    response = dash.viewer.get(dash.url("detail", "lora", created["id"]))
+    assert response.status_code == 200
+    shown = facts(response)
+    payload_hex = now["message"]["payloadHex"]
+    assert shown == {
+        "Id": created["id"],
+        "Device": LORA_DEVICE,
+        "Status": "DONE",
+        "Failure reason": "NOT_ACKNOWLEDGED_BY_DEVICE",
+        "Payload (hex)": shown["Payload (hex)"],
+        "fPort": "12",
+        "Retries": "2 of at most 2",
+        "Feedback timeout": "P1DT2H",
+        "Dry run": "no",
+        "Created": shown["Created"],
+        "Last modified": shown["Last modified"],
+        "Sent by": "not from this portal",
+    }
+    assert shown["Payload (hex)"].startswith(f"{payload_hex} (")
+    assert "(30 bytes)" in shown["Payload (hex)"]
+    page = body_of(response)
+    assert f'<time datetime="{iso_local(now["createdAt"])}">' in page
+    assert f'<time datetime="{iso_local(now["modifiedAt"])}">' in page
+    assert now["createdAt"] != now["modifiedAt"]
+    words = page_text(response)
+    assert "Failed: NOT_ACKNOWLEDGED_BY_DEVICE" in words
+    assert "The device did not acknowledge it, also after the retries." in words
+    assert f"LoRa downlink to {LORA_DEVICE}" in words
+
+
+def iso_local(timestamp: str) -> str:
+    """How the page writes an API timestamp in a <time datetime>: local time with offset."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            {
+                "type": "text",
+                "payload": "set <mode> = eco",
+                "topic": "cmd/mode",
+                "contentType": "text/plain",
+                "qos": "AT_MOST_ONCE",
+            },
+            {
+                "Message type": "text",
+                "Payload": "set <mode> = eco",
+                "Topic": "cmd/mode",
+                "Content type": "text/plain",
+                "Quality of service": "AT_MOST_ONCE",
+            },
+        ),
+        (
+            {"type": "binary", "payload": "AQID", "topic": "bin"},
+            {
+                "Message type": "binary",
+                "Payload": "AQID",
+                "Topic": "bin",
+                "Content type": "not given",
+                "Quality of service": "AT_MOST_ONCE",
+            },
+        ),
+    ],
+)
+def test_every_field_of_an_mqtt_downlink(
+    dash: Dashboard, message: dict[str, str], shown: dict[str, str]
+) -> None:
+    created = dash.api_create("mqtt", mqtt_body(message=message, dryRun=True))
+    response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
+    assert response.status_code == 200
+    expected = {
+        "Id": created["id"],
+        "Device": MQTT_DEVICE,
+        "Status": "PENDING",
+        "Failure reason": "none",
+        **shown,
+        "Feedback timeout": "PT1H",
+        "Dry run": "yes (not delivered to the device)",
+        "Sent by": "not from this portal",
+    }
+    got = facts(response)
+    assert {name: got[name] for name in expected} == expected
+    assert set(got) == set(expected) | {"Created", "Last modified"}
+    if "<mode>" in message["payload"]:
+        assert "&lt;mode&gt;" in body_of(response)  # escaped, not markup
+
+
+def test_an_unknown_status_and_failure_reason_are_shown_as_they_are(dash: Dashboard) -> None:
+    created = dash.api_create(
+        "mqtt",
+        mqtt_body(
+            message={
+                "type": "text",
+                "payload": "sim:STATUS=WAITING_FOR_GATEWAY sim:REASON=SOLAR_FLARE",
+                "topic": "t",
+            }
+        ),
+    )
+    dash.advance(6)
+    response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
+    assert response.status_code == 200
+    assert facts(response)["Status"] == "WAITING_FOR_GATEWAY"
+    assert "This page refreshes itself until the downlink is done." in page_text(response)
+    dash.advance(10)
+    response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
+    assert "Failed: SOLAR_FLARE" in page_text(response)
+    assert "The platform reported SOLAR_FLARE." in page_text(response)
+
+
+# --- History and audit ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["lora", "mqtt"])
+def test_the_history_lists_each_status_the_portal_saw_once(dash: Dashboard, kind: str) -> None:
+    response = dash.operator.post(dash.url("send", kind), FORMS[kind]())
+    downlink_id = downlink_id_of(response)
+    url = dash.url("detail", kind, downlink_id)
+    assert [row[1:] for row in history(dash.viewer.get(url))] == [
+        (["PENDING", "", "0", "send"] if kind == "lora" else ["PENDING", "", "send"])
+    ]
+    dash.advance(6)
+    dash.viewer.get(url)
+    dash.viewer.get(url)  # seen twice, recorded once
+    dash.advance(10)
+    dash.viewer.get(dash.url("list", kind))  # a list sees it too
+    rows = history(dash.viewer.get(url))
+    statuses = [(row[1], row[-1]) for row in rows]
+    assert statuses == [("PENDING", "send"), ("EXECUTING", "detail"), ("DONE", "list")]
+    assert facts(dash.viewer.get(url))["Sent by"] == "ferry-operator, from the portal"
+
+
+def test_the_history_shows_retries_and_the_failure(dash: Dashboard) -> None:
+    response = dash.operator.post(
+        dash.url("send", "lora"),
+        FORMS["lora"](
+            payload_format="text", payload="sim:NOT_ACKNOWLEDGED_BY_DEVICE", retry_limit="2"
+        ),
+    )
+    url = dash.url("detail", "lora", downlink_id_of(response))
+    for _ in range(6):  # 0, 5, 10, 15, 20, 25 s: every state of the timeline
+        dash.viewer.get(url)
+        dash.advance(5)
+    rows = [row[1:4] for row in history(dash.viewer.get(url))]
+    assert rows == [
+        ["PENDING", "", "0"],
+        ["EXECUTING", "", "0"],
+        ["EXECUTING", "", "1"],
+        ["EXECUTING", "", "2"],
+        ["DONE", "NOT_ACKNOWLEDGED_BY_DEVICE", "2"],
+    ]
+
+
+def test_the_audit_entries_of_the_downlink_are_listed(dash: Dashboard) -> None:
+    downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    other = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    assert dash.operator.post(dash.url("cancel", "lora", downlink_id)).status_code == 302
+    lines = audit_lines(dash.viewer.get(dash.url("detail", "lora", downlink_id)))
+    assert [line.split(" — ", 1)[1].split(":")[0:2] for line in lines] == [
+        ["ferry-operator", " sent downlink (attempt)"],
+        ["ferry-operator", " sent downlink (outcome, succeeded)"],
+        ["ferry-operator", " cancelled downlink (attempt)"],
+        ["ferry-operator", " cancelled downlink (outcome, succeeded)"],
+    ]
+    assert "Cancellation accepted" in lines[3]
+    assert len(audit_lines(dash.viewer.get(dash.url("detail", "lora", other)))) == 2
+
+
+def test_a_downlink_not_from_the_portal_has_no_history_here(dash: Dashboard) -> None:
+    created = dash.api_create("lora")
+    words = page_text(dash.viewer.get(dash.url("detail", "lora", created["id"])))
+    assert (
+        "The portal has not recorded status changes of this downlink (it was not sent or "
+        "cancelled from here)."
+    ) in words
+    assert "No actions on this downlink were taken from the portal." in words
+
+
+# --- Raw JSON -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["lora", "mqtt"])
+def test_the_raw_json_is_what_the_api_said(dash: Dashboard, kind: str) -> None:
+    created = dash.api_create(kind)
+    raw_url = dash.url("raw", kind, created["id"])
+    assert f'href="{raw_url}"' in body_of(dash.viewer.get(dash.url("detail", kind, created["id"])))
+    for response in (dash.viewer.get(raw_url), dash.viewer.get(raw_url, headers=HTMX)):
+        assert response.status_code == 200
+        code = re.search(
+            r'<pre class="raw-json"><code>(.*?)</code></pre>', body_of(response), re.DOTALL
+        )
+        assert code is not None
+        assert json.loads(html.unescape(code.group(1))) == dash.api_get(kind, created["id"])
+    assert "<html" in body_of(dash.viewer.get(raw_url))
+    assert body_of(dash.viewer.get(raw_url, headers=HTMX)).strip().startswith("<pre")
+
+
+def test_the_raw_json_keeps_fields_the_portal_does_not_know(dash: Dashboard) -> None:
+    created = dash.api_create("lora")
+    raw = body_of(dash.viewer.get(dash.url("raw", "lora", created["id"])))
+    # retryCount is read-only and shown on the page; the raw JSON shows every field sent.
+    for field in ("retryCount", "retryLimit", "createdAt", "modifiedAt", "feedbackTimeout"):
+        assert f"&quot;{field}&quot;" in raw
+
+
+# --- Live refresh, fragments, timing --------------------------------------------------------------
+
+LIVE = re.compile(r'<div id="live"[^>]*hx-trigger="every (\d+)s"')
+
+
+@pytest.mark.parametrize("kind", ["lora", "mqtt"])
+def test_the_detail_refreshes_itself_only_while_running(dash: Dashboard, kind: str) -> None:
+    created = dash.api_create(kind)
+    url = dash.url("detail", kind, created["id"])
+    for response in (dash.viewer.get(url), dash.viewer.get(url, headers=HTMX)):
+        assert LIVE.search(body_of(response)) is not None
+        assert f'hx-get="{url}"' in body_of(response)
+        assert "X-Portal-Background" in body_of(response)
+        assert "HX-Request" in response["Vary"]
+    fragment = body_of(dash.viewer.get(url, headers=HTMX)).strip()
+    assert fragment.startswith('<div id="live"')
+    assert "<html" not in fragment
+    assert "The API's answer" not in fragment  # the raw section is outside the live part
+    dash.advance(16)
+    for response in (dash.viewer.get(url), dash.viewer.get(url, headers=HTMX)):
+        assert response.status_code == 200
+        assert LIVE.search(body_of(response)) is None
+        assert "hx-trigger" not in body_of(response).split('<div id="live"')[1].split(">")[0]
+        assert "Succeeded" in page_text(response)
+
+
+def test_the_detail_reports_where_its_time_went(dash: Dashboard) -> None:
+    created = dash.api_create("mqtt")
+    response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
+    timing = server_timing(response["Server-Timing"])
+    assert set(timing) == {"api", "db", "total"}
+    assert timing["api"]["desc"] == "1 calls"
+    assert float(timing["api"]["dur"]) > 0
+    assert int(timing["db"]["desc"].split()[0]) > 0
+    assert float(timing["total"]["dur"]) >= float(timing["api"]["dur"])
+
+
+# --- Not found ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_id_or_the_wrong_kind_is_404(dash: Dashboard) -> None:
+    lora = dash.api_create("lora")
+    writes = dash.writes()
+    for name in ("detail", "raw", "cancel"):
+        assert dash.operator.get(dash.url(name, "lora", uuid4())).status_code == 404
+        assert dash.operator.get(dash.url(name, "mqtt", lora["id"])).status_code == 404
+    assert dash.operator.post(dash.url("cancel", "mqtt", lora["id"])).status_code == 404
+    assert dash.writes() == writes
+
+
+def test_a_downlink_of_another_tenant_is_404(dash: Dashboard) -> None:
+    token = dash.simulator.token("someone-else")
+    other = httpx.post(
+        f"{dash.simulator.url}/lora/downlinks",
+        json=lora_body(),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
+    writes = dash.writes()
+    for name in ("detail", "raw", "cancel"):
+        response = dash.admin.get(dash.url(name, "lora", other["id"]))
+        assert response.status_code == 404
+        assert other["id"] not in body_of(response)
+    assert dash.admin.post(dash.url("cancel", "lora", other["id"])).status_code == 404
+    assert dash.writes() == writes
+    assert dash.calls("DELETE") == 0
+
+
+# --- Actions offered ------------------------------------------------------------------------------
+
+
+def test_clone_and_cancel_are_offered_to_operators_while_it_runs(dash: Dashboard) -> None:
+    created = dash.api_create("lora")
+    url = dash.url("detail", "lora", created["id"])
+    clone = f"{dash.url('send', 'lora')}?clone={created['id']}"
+    cancel = dash.url("cancel", "lora", created["id"])
+    operator_page = body_of(dash.operator.get(url))
+    assert clone in operator_page
+    assert cancel in operator_page
+    viewer_page = body_of(dash.viewer.get(url))
+    assert clone not in viewer_page
+    assert cancel not in viewer_page
+    dash.advance(16)
+    done_page = body_of(dash.operator.get(url))
+    assert clone in done_page
+    assert cancel not in done_page
