@@ -131,3 +131,14 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync of {self.team_id} {self.kind}"
+
+
+class PollLock(models.Model):
+    """One poll at a time per team: a row with an owner and an expiry (see downlinks.locks)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="poll_lock")
+    owner = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"poll lock of {self.team_id}"

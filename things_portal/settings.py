@@ -258,6 +258,34 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- The poller (downlinks.polling) ---------------------------------------------------------
+POLL_INTERVAL_SECONDS = env_float("POLL_INTERVAL_SECONDS", 30.0)
+# Each search asks for changes since the last successful cycle minus this overlap, so a
+# clock difference between the portal and the API of up to this much loses no change.
+POLL_OVERLAP_SECONDS = env_int("POLL_OVERLAP_SECONDS", 180)
+# The poller's own page size: large, so one call usually covers every change of a cycle.
+POLL_PAGE_SIZE = env_int("POLL_PAGE_SIZE", 500)
+# Records no search has shown for this long are fetched one by one (a safety net), at most
+# POLL_FALLBACK_MAX_PER_CYCLE per team and kind per cycle.
+POLL_FALLBACK_AFTER_SECONDS = env_int("POLL_FALLBACK_AFTER_SECONDS", 900)
+POLL_FALLBACK_MAX_PER_CYCLE = env_int("POLL_FALLBACK_MAX_PER_CYCLE", 20)
+# The per-team lock expires after this long unless the cycle extends it; a crashed worker's
+# lock is free again after it.
+POLL_LOCK_SECONDS = env_int("POLL_LOCK_SECONDS", 60)
+POLL_BACKOFF_MAX_SECONDS = env_int("POLL_BACKOFF_MAX_SECONDS", 600)
+# A create whose outcome is unknown and that is not found on the platform within this long
+# is recorded as not sent.
+RECONCILE_DEADLINE_SECONDS = env_int("RECONCILE_DEADLINE_SECONDS", 900)
+# /healthz reports failing when a team's last successful sync is older than this.
+POLL_HEALTH_MAX_AGE_SECONDS = env_int("POLL_HEALTH_MAX_AGE_SECONDS", 300)
+CELERY_BEAT_SCHEDULE = {
+    "poll-downlinks": {
+        "task": "downlinks.tasks.poll_all_teams",
+        "schedule": POLL_INTERVAL_SECONDS,
+        # A cycle that could not start in time is dropped; the next one covers it.
+        "options": {"expires": POLL_INTERVAL_SECONDS},
+    }
+}
 
 # --- The Things API -----------------------------------------------------------------------
 SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")

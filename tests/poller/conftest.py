@@ -1,0 +1,71 @@
+"""A team whose credential points at the live simulator, and helpers to send through the portal."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from audit.trail import Origin
+from downlinks import services
+from downlinks.models import Downlink, Kind
+from downlinks.things import (
+    NewLoraDownlink,
+    NewLoraMessage,
+    NewMqttDownlink,
+    NewMqttTextMessage,
+)
+from simulator.server import RunningSimulator
+from teams.models import Team
+from tests.teams.world import client_credentials, make_team, register_simulator_client
+
+PORTAL = Origin.system("tests")
+
+
+@dataclass(frozen=True)
+class SimulatedTeam:
+    team: Team
+    tenant: str
+    simulator: RunningSimulator
+
+    def send_lora(self, payload: bytes = b"\x01", *, retry_limit: int = 0) -> Downlink:
+        new = NewLoraDownlink(
+            device_id="deveui:ea8fa35e2cf3489f",
+            message=NewLoraMessage.from_bytes(payload, f_port=7),
+            feedback_timeout="PT10M",
+            retry_limit=retry_limit,
+        )
+        result = services.downlink_send(
+            team=self.team, kind=Kind.LORA, new=new, origin=PORTAL, user=None
+        )
+        return result.record
+
+    def send_mqtt(self, text: str = "reboot") -> Downlink:
+        new = NewMqttDownlink(
+            device_id="imei:350266800610993",
+            message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
+            feedback_timeout="PT10M",
+        )
+        result = services.downlink_send(
+            team=self.team, kind=Kind.MQTT, new=new, origin=PORTAL, user=None
+        )
+        return result.record
+
+
+def make_simulated_team(simulator: RunningSimulator, slug: str) -> SimulatedTeam:
+    team = make_team(slug, slug.capitalize())
+    secret = f"{slug}-client-secret-value"
+    register_simulator_client(simulator, slug, f"{slug}-portal", secret)
+    client_credentials(
+        team, simulator.url, tenant_id=slug, client_id=f"{slug}-portal", secret=secret
+    )
+    return SimulatedTeam(team, slug, simulator)
+
+
+@pytest.fixture
+def simulated_team(db: None, simulator: RunningSimulator) -> SimulatedTeam:
+    return make_simulated_team(simulator, "acme")
+
+
+@pytest.fixture
+def simulated_team_factory(db: None, simulator: RunningSimulator) -> Callable[[str], SimulatedTeam]:
+    return lambda slug: make_simulated_team(simulator, slug)

@@ -1,0 +1,63 @@
+"""Health of the poller: a panel for team admins, and /healthz for operators."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import LazySettings
+from django.test import Client
+from django.utils import timezone
+
+from downlinks.models import Downlink
+from downlinks.polling import poll_team
+from teams.models import Role
+from tests.poller.conftest import SimulatedTeam
+from tests.teams.world import join, make_user, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def healthz(client: Client) -> dict[str, object]:
+    response = client.get("/healthz")
+    body: dict[str, object] = response.json()
+    body["http_status"] = response.status_code
+    return body
+
+
+def test_healthz_reports_the_age_of_the_last_successful_sync(
+    simulated_team: SimulatedTeam, settings: LazySettings, client: Client
+) -> None:
+    settings.POLL_HEALTH_MAX_AGE_SECONDS = 60
+    assert healthz(client)["checks"]["sync"] == {"ok": True, "detail": "nothing to follow"}  # type: ignore[index]
+
+    record = simulated_team.send_lora()
+    assert healthz(client)["http_status"] == 200  # just sent: not behind yet
+
+    Downlink.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    body = healthz(client)
+    assert body["http_status"] == 503
+    assert body["checks"]["sync"]["ok"] is False  # type: ignore[index]
+
+    poll_team(simulated_team.team.pk)
+    body = healthz(client)
+    assert body["http_status"] == 200
+    assert "oldest last successful sync 0 s ago" in body["checks"]["sync"]["detail"]  # type: ignore[index]
+
+
+def test_team_admins_see_the_poller_s_state(simulated_team: SimulatedTeam) -> None:
+    simulated_team.send_lora()
+    simulated_team.send_lora()
+    simulated_team.send_mqtt()
+    poll_team(simulated_team.team.pk)
+    admin = make_user("chief")
+    join(admin, simulated_team.team, Role.ADMIN)
+    page = sign_in(Client(), admin).get(f"/t/{simulated_team.team.slug}/sync/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "<td>LoRa</td>\n      <td>2</td>" in text
+    assert "<td>MQTT</td>\n      <td>1</td>" in text
+    assert "1 API call" in text
+    operator = make_user("hands")
+    join(operator, simulated_team.team, Role.OPERATOR)
+    assert (
+        sign_in(Client(), operator).get(f"/t/{simulated_team.team.slug}/sync/").status_code == 403
+    )

@@ -1,0 +1,198 @@
+"""A worker killed mid-cycle (SIGKILL) and, with Redis, a restarted broker: after recovery
+every record converges to the simulator's truth within two intervals, and no status event is
+stored twice. Real processes: `celery beat` and `celery worker`, as in production."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+
+from downlinks.models import Downlink, StatusEvent, SyncState
+from simulator.lifecycle import Kind as SimulatedKind
+from tests.poller.conftest import SimulatedTeam
+from tests.polling import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+INTERVAL = 3.0
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
+    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
+    "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def database_url() -> str:
+    """The test database, for processes outside this one."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "postgres")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
+        THINGS_PORTAL_VAR_DIR=str(settings.VAR_DIR),
+        POLL_INTERVAL_SECONDS=str(INTERVAL),
+        POLL_LOCK_SECONDS="2",
+        POLL_PAGE_SIZE="10",
+        CELERY_FILESYSTEM_POLLING_INTERVAL="0.2",
+        DEBUG="false",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self._output = log.open("wb")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "things_portal", *args],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=30)
+        self._output.close()
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._output.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def start_worker(env: dict[str, str], log: Path, processes: list[Process]) -> Process:
+    worker = Process(
+        "worker", ["worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
+                   "--without-gossip", "--without-mingle"], env, log,
+    )  # fmt: skip
+    processes.append(worker)
+    wait_until(lambda: " ready." in worker.text() or worker.popen.poll() is not None, timeout=60)
+    assert worker.popen.poll() is None, worker.text()
+    return worker
+
+
+def restart_redis() -> None:
+    url = settings.REDIS_URL
+    subprocess.run(["redis-cli", "-u", url, "shutdown", "nosave"], check=False, capture_output=True)
+    wait_until(
+        lambda: (
+            subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True).returncode != 0
+        ),
+        timeout=30,
+    )
+    subprocess.run(REDIS_START, check=True)
+    wait_until(
+        lambda: (
+            subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True).stdout.strip()
+            == b"PONG"
+        ),
+        timeout=30,
+    )
+
+
+def truth(team: SimulatedTeam, record: Downlink) -> tuple[str, str]:
+    stored = team.simulator.store.get_downlink(
+        SimulatedKind(record.kind), team.tenant, str(record.remote_id)
+    )
+    assert stored is not None
+    body = stored.as_api()
+    return body["status"], body.get("lastFailureReason", "")
+
+
+def test_a_killed_worker_and_a_restarted_broker_lose_no_update(
+    simulated_team: SimulatedTeam, processes: list[Process], tmp_path: Path
+) -> None:
+    records = [simulated_team.send_lora(bytes([n])) for n in range(25)]
+    records += [simulated_team.send_mqtt(f"command {n}") for n in range(25)]
+    env = environment(tmp_path)
+    beat = Process(
+        "beat", ["beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        env, tmp_path / "beat.log",
+    )  # fmt: skip
+    processes.append(beat)
+    worker = start_worker(env, tmp_path / "worker-1.log", processes)
+    simulator = simulated_team.simulator
+    wait_until(lambda: SyncState.objects.filter(last_success_at__isnull=False).exists(), timeout=30)
+
+    # Slow the API down so a cycle takes seconds, let everything become EXECUTING, and kill
+    # the worker as soon as a cycle has made its first call.
+    httpx.post(
+        f"{simulator.url}/_sim/faults", json={"kind": "latency", "delayMs": 250}
+    ).raise_for_status()
+    simulator.app.request_log.clear()
+    simulator.clock.advance(6)
+    wait_until(lambda: simulator.app.request_log.count(method="GET") >= 1, timeout=30)
+    worker.kill()
+    calls_at_kill = simulator.app.request_log.count(method="GET")
+    assert calls_at_kill < 6  # a cycle of 2 x 25 downlinks in pages of 10 was cut short
+
+    if settings.REDIS_URL:
+        restart_redis()
+
+    # While nothing polls, everything finishes in the simulator.
+    simulator.clock.advance(60)
+    httpx.delete(f"{simulator.url}/_sim/faults").raise_for_status()
+    start_worker(env, tmp_path / "worker-2.log", processes)
+    recovered_at = time.monotonic()
+    wait_until(
+        lambda: Downlink.objects.filter(status="DONE").count() == len(records),
+        timeout=2 * INTERVAL + 10,
+    )
+    # Two intervals, plus the time one cycle takes (the worker starts its first on beat's
+    # next tick), measured from the moment the new worker was ready.
+    assert time.monotonic() - recovered_at <= 2 * INTERVAL + 5, beat.text()[-2000:]
+
+    for record in Downlink.objects.all():
+        assert (record.status, record.last_failure_reason) == truth(simulated_team, record)
+    duplicates = (
+        StatusEvent.objects.values("downlink", "status", "last_failure_reason", "retry_count")
+        .annotate(times=Count("id"))
+        .filter(times__gt=1)
+    )
+    assert not duplicates.exists()
+    for record in Downlink.objects.all():
+        statuses = list(record.events.values_list("status", flat=True))
+        assert statuses[0] == "PENDING"
+        assert statuses[-1] == "DONE"
+        assert len(statuses) == len(set(statuses))
