@@ -88,7 +88,7 @@ def test_every_field_of_a_lora_downlink(dash: Dashboard) -> None:
         "Last modified": shown["Last modified"],
         "Sent by": "not from this portal",
     }
-    assert shown["Payload (hex)"].startswith(f"{payload_hex} (")
+    assert shown["Payload (hex)"] == f"{payload_hex.upper()} ({len(payload_hex) // 2} bytes)"
     assert "(30 bytes)" in shown["Payload (hex)"]
     page = body_of(response)
     assert f'<time datetime="{iso_local(now["createdAt"])}">' in page
