@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from benchmarks.throwaway import use_throwaway_database
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -39,33 +40,6 @@ SMALL, LARGE = 10_000, 100_000
 BATCH_SIZE = 2_000
 FLAT_RATIO = 1.5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def use_throwaway_database(directory: Path) -> None:
-    """Point Django at a new SQLite database under `directory` and migrate it.
-
-    Must come before anything else sets Django up: the settings read DATABASE_URL once.
-    """
-    import django
-    from django.apps import apps
-
-    if apps.ready:
-        raise RuntimeError(
-            "Django is set up already; run this benchmark in a process of its own "
-            "(python -m benchmarks.audit_csv), it must not write to a real database."
-        )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "things_portal.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{directory / 'audit_csv.sqlite3'}"
-    os.environ["THINGS_PORTAL_VAR_DIR"] = str(directory / "var")
-    os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # the test client's host name
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    django.setup()
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _entry(index: int, sequence: int, team: TeamRef, previous_hash: str) -> AuditEntry:
@@ -200,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=LARGE)
     arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="audit-csv-bench-") as directory:
-        use_throwaway_database(Path(directory))
+        use_throwaway_database(Path(directory), benchmark="audit_csv")
         results = [run(arguments.small), run(arguments.large)]
 
         from io import StringIO

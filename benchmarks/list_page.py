@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from benchmarks.throwaway import use_throwaway_database
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -56,37 +58,6 @@ MARKERS = (b"", b"", b"sim:FEEDBACK_TIMEOUT", b"sim:EVICTED", b"", b"sim:ACK_AFT
 SERVER_TIMING_ENTRY = re.compile(
     r'(?P<name>[a-z]+);dur=(?P<dur>[0-9.]+)(?:;desc="(?P<desc>[^"]*)")?'
 )
-
-
-def use_throwaway_database(directory: Path) -> None:
-    """Point Django at a new SQLite database under `directory` and migrate it (as
-    benchmarks.audit_csv does; the portal is also served on 127.0.0.1 here).
-
-    Must come before anything else sets Django up: the settings read DATABASE_URL once.
-    """
-    import django
-    from django.apps import apps
-
-    if apps.ready:
-        raise RuntimeError(
-            "Django is set up already; run this benchmark in a process of its own "
-            "(python -m benchmarks.list_page), it must not write to a real database."
-        )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "things_portal.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{directory / 'list_page.sqlite3'}"
-    os.environ["THINGS_PORTAL_VAR_DIR"] = str(directory / "var")
-    os.environ["DEBUG"] = "false"  # as in production; DEBUG would keep every query in memory
-    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["STATIC_ROOT"] = str(directory / "static")
-    django.setup()
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    # Pages name their static files through the manifest, as in production.
-    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @dataclass(frozen=True)
@@ -430,7 +401,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50)
     arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="list-page-bench-db-") as directory:
-        use_throwaway_database(Path(directory))
+        use_throwaway_database(
+            Path(directory),
+            benchmark="list_page",
+            allowed_hosts="127.0.0.1,testserver",
+            collect_static=True,
+        )
         result = run(arguments.iterations, arguments.rows)
     print(report(result))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from benchmarks.throwaway import use_throwaway_database
 
 if TYPE_CHECKING:
     from simulator.server import RunningSimulator
@@ -52,33 +53,6 @@ TARGET_CALLS_FACTOR = 20.0
 TARGET_TIME_FACTOR = 10.0
 DEFAULT_NAIVE_SAMPLE = 1_000
 SEED = 20_250_401
-
-
-def use_throwaway_database(directory: Path) -> None:
-    """Point Django at a new SQLite database under `directory` and migrate it (as
-    benchmarks.audit_csv does).
-
-    Must come before anything else sets Django up: the settings read DATABASE_URL once.
-    """
-    import django
-    from django.apps import apps
-
-    if apps.ready:
-        raise RuntimeError(
-            "Django is set up already; run this benchmark in a process of its own "
-            "(python -m benchmarks.poller), it must not write to a real database."
-        )
-    os.environ["DJANGO_SETTINGS_MODULE"] = "things_portal.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{directory / 'poller.sqlite3'}"
-    os.environ["THINGS_PORTAL_VAR_DIR"] = str(directory / "var")
-    os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    django.setup()
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 @contextmanager
@@ -491,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="poller-bench-db-") as directory:
-        use_throwaway_database(Path(directory))
+        use_throwaway_database(Path(directory), benchmark="poller")
         result = run(
             teams=arguments.teams,
             per_team=arguments.per_team,

@@ -1,0 +1,41 @@
+"""A Django set up on a new SQLite database, so a benchmark never writes to a real one."""
+
+import os
+from pathlib import Path
+
+
+def use_throwaway_database(
+    directory: Path,
+    *,
+    benchmark: str,
+    allowed_hosts: str = "testserver",
+    collect_static: bool = False,
+) -> None:
+    """Point Django at a new SQLite database under `directory` and migrate it.
+
+    Must come before anything else sets Django up: the settings read DATABASE_URL once.
+    `collect_static` builds the static files' manifest, for pages served as in production.
+    """
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        raise RuntimeError(
+            "Django is set up already; run this benchmark in a process of its own "
+            f"(python -m benchmarks.{benchmark}), it must not write to a real database."
+        )
+    os.environ["DJANGO_SETTINGS_MODULE"] = "things_portal.settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{directory / f'{benchmark}.sqlite3'}"
+    os.environ["THINGS_PORTAL_VAR_DIR"] = str(directory / "var")
+    os.environ["DEBUG"] = "false"  # as in production; DEBUG would keep every query in memory
+    os.environ["ALLOWED_HOSTS"] = allowed_hosts
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["STATIC_ROOT"] = str(directory / "static")
+    django.setup()
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if collect_static:
+        call_command("collectstatic", interactive=False, verbosity=0)
