@@ -61,3 +61,13 @@ def test_team_admins_see_the_poller_s_state(simulated_team: SimulatedTeam) -> No
     assert (
         sign_in(Client(), operator).get(f"/t/{simulated_team.team.slug}/sync/").status_code == 403
     )
+
+
+def test_the_panel_says_idle_when_nothing_is_followed(simulated_team: SimulatedTeam) -> None:
+    simulated_team.send_lora()
+    simulated_team.simulator.clock.advance(60)
+    poll_team(simulated_team.team.pk)  # the downlink is DONE: nothing left to follow
+    admin = make_user("chief")
+    join(admin, simulated_team.team, Role.ADMIN)
+    text = sign_in(Client(), admin).get(f"/t/{simulated_team.team.slug}/sync/").content.decode()
+    assert text.count("idle: nothing to follow") == 2
