@@ -21,7 +21,7 @@ from audit.models import Action, AuditEntry, Outcome
 from audit.trail import Origin, TeamRef, record_attempt, record_outcome
 from downlinks.models import Downlink, Kind, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
-from downlinks.selectors import AnyDownlink, downlink_fetch, resource_for
+from downlinks.selectors import AnyDownlink, resource_for
 from downlinks.things import (
     NewLoraDownlink,
     NewMqttDownlink,
@@ -251,10 +251,11 @@ def explain_conflict(error: ThingsConflict, downlink: AnyDownlink | None, *, for
 
 
 def downlink_cancel(
-    *, team: Team, kind: str, downlink_id: UUID, forced: bool, origin: Origin
+    *, team: Team, kind: str, before: AnyDownlink, forced: bool, origin: Origin
 ) -> CancelResult:
-    """Ask the API to cancel; raises ThingsError when the downlink cannot even be read."""
-    before = downlink_fetch(team=team, kind=kind, downlink_id=downlink_id)
+    """Ask the API to cancel `before`, the downlink as the caller has just read it (its state
+    explains a refusal, and the confirmation page needed the same read)."""
+    downlink_id = before.id
     with transaction.atomic():
         attempt: AuditEntry = record_attempt(
             Action.DOWNLINK_CANCEL,
@@ -359,9 +360,7 @@ def downlinks_observe(
     changed = 0
     for downlink in downlinks:
         record = records.get(downlink.id)
-        if record is not None and (
-            record.remote_modified_at is None or downlink.modified_at > record.remote_modified_at
-        ):
+        if record is not None and is_newer(record, downlink):
             with transaction.atomic():
                 changed += record_observation(record, downlink, source=source)
     return changed

@@ -284,7 +284,7 @@ def downlink_cancel(
         result = services.downlink_cancel(
             team=request.team,
             kind=kind,
-            downlink_id=downlink_id,
+            before=downlink,
             forced=forced,
             origin=Origin.from_request(request),
         )

@@ -20,7 +20,6 @@ from downlinks.things import (
     NewLoraDownlink,
     Problem,
     ThingsConflict,
-    ThingsNotFound,
 )
 from teams.models import ThingsCredential
 from tests.downlinks.conftest import Dashboard, mqtt_body
@@ -266,10 +265,9 @@ def test_a_send_without_a_credential_fails_before_any_call(dash: Dashboard) -> N
 
 
 def test_a_cancel_of_an_unknown_downlink_audits_nothing(dash: Dashboard) -> None:
-    with pytest.raises(ThingsNotFound):
-        services.downlink_cancel(
-            team=dash.team, kind="lora", downlink_id=uuid4(), forced=False, origin=ORIGIN
-        )
+    # A cancel starts from the downlink as read; an unknown one never reaches the service.
+    response = dash.operator.post(dash.url("cancel", "lora", uuid4()), {})
+    assert response.status_code == 404
     assert not AuditEntry.objects.filter(action=Action.DOWNLINK_CANCEL).exists()
     assert dash.calls("DELETE") == 0
 
@@ -277,8 +275,9 @@ def test_a_cancel_of_an_unknown_downlink_audits_nothing(dash: Dashboard) -> None
 def test_a_refused_cancel_says_so_and_keeps_the_conflict(dash: Dashboard) -> None:
     created = dash.api_create("mqtt", mqtt_body())
     dash.advance(16)
+    before = selectors.downlink_fetch(team=dash.team, kind="mqtt", downlink_id=created["id"])
     result = services.downlink_cancel(
-        team=dash.team, kind="mqtt", downlink_id=created["id"], forced=True, origin=ORIGIN
+        team=dash.team, kind="mqtt", before=before, forced=True, origin=ORIGIN
     )
     assert result.accepted is False
     assert result.outcome == "refused"
