@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
@@ -140,14 +140,14 @@ def _describe_failure(error: Exception) -> tuple[str, bool]:
 def _sync_kind(team: Team, kind: str, lock: TeamPollLock) -> KindReport:
     report = KindReport(kind)
     state, _ = SyncState.objects.get_or_create(team=team, kind=kind)
+    started = timezone.now()
+    if state.backoff_until is not None and state.backoff_until > started:
+        report.skipped = "backing off after errors"  # before reading what is followed
+        return report
     tracked = _tracked(team, kind)
     unknown = _unknown(team, kind)
     if not tracked and not unknown:
         report.skipped = "nothing to follow"
-        return report
-    started = timezone.now()
-    if state.backoff_until is not None and state.backoff_until > started:
-        report.skipped = "backing off after errors"
         return report
     clock = time.perf_counter()
     with measured() as timings:
@@ -216,9 +216,8 @@ def _since(state: SyncState, tracked: dict[Any, Downlink]) -> datetime:
     overlap = timedelta(seconds=settings.POLL_OVERLAP_SECONDS)
     if state.last_success_at is not None:
         return state.last_success_at - overlap
-    earliest = Downlink.objects.filter(pk__in=[r.pk for r in tracked.values()]).aggregate(
-        first=Min("created_at")
-    )["first"]
+    # Never synced: from the first of the followed downlinks, already read for this cycle.
+    earliest = min((record.created_at for record in tracked.values()), default=None)
     return (earliest or timezone.now()) - overlap
 
 
