@@ -35,6 +35,7 @@ from downlinks.things import (
     parse_simple_duration,
 )
 from downlinks.things.models import DEVICE_ID_FORMATS_IN_WORDS
+from things_portal.form_fields import DateTimeLocalField, require_later
 
 MIN_FEEDBACK_TIMEOUT = timedelta(minutes=10)
 HEX_SEPARATORS = re.compile(r"[\s:]+")
@@ -451,26 +452,10 @@ class DownlinkFilterForm(forms.Form):
         label="Status",
         choices=[("", "Any status"), *[(s, s) for s in ("PENDING", "EXECUTING", "DONE")]],
     )
-    created_since = forms.DateTimeField(
-        required=False,
-        label="Created from",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    created_before = forms.DateTimeField(
-        required=False,
-        label="Created before",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    modified_since = forms.DateTimeField(
-        required=False,
-        label="Modified from",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    modified_before = forms.DateTimeField(
-        required=False,
-        label="Modified before",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    created_since = DateTimeLocalField(required=False, label="Created from")
+    created_before = DateTimeLocalField(required=False, label="Created before")
+    modified_since = DateTimeLocalField(required=False, label="Modified from")
+    modified_before = DateTimeLocalField(required=False, label="Modified before")
     sort = forms.CharField(required=False, widget=forms.HiddenInput, max_length=40)
     limit = forms.TypedChoiceField(
         required=False,
@@ -506,8 +491,7 @@ class DownlinkFilterForm(forms.Form):
             ("created_since", "created_before"),
             ("modified_since", "modified_before"),
         ):
-            if cleaned.get(since) and cleaned.get(before) and cleaned[since] >= cleaned[before]:
-                self.add_error(before, "This must be later than the “from” time.")
+            require_later(self, cleaned, since, before, "This must be later than the “from” time.")
         return cleaned
 
     @property

@@ -5,6 +5,7 @@ from django.conf import settings
 
 from audit.models import Action
 from teams.models import AuthKind, Role, ThingsCredential
+from things_portal.form_fields import DateTimeLocalField, require_later
 
 
 class MemberAddForm(forms.Form):
@@ -119,20 +120,10 @@ class AuditFilterForm(forms.Form):
         required=False, choices=[("", "Any action"), *Action.choices], label="Action"
     )
     device_id = forms.CharField(required=False, max_length=100, label="Device id")
-    since = forms.DateTimeField(
-        required=False,
-        label="From (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    before = forms.DateTimeField(
-        required=False,
-        label="Until (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    since = DateTimeLocalField(required=False, label="From (UTC)")
+    before = DateTimeLocalField(required=False, label="Until (UTC)")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        since, before = cleaned.get("since"), cleaned.get("before")
-        if since and before and since >= before:
-            self.add_error("before", "“Until” must be after “From”.")
+        require_later(self, cleaned, "since", "before", "“Until” must be after “From”.")
         return cleaned
