@@ -41,12 +41,6 @@ def membership_in(memberships: list[Membership], team_slug: str) -> Membership:
     raise Http404("No such team.")
 
 
-def membership_for(user: AbstractBaseUser | AnonymousUser, team_slug: str) -> Membership:
-    if not user.is_authenticated:
-        raise Http404
-    return membership_in(teams_of(user), team_slug)
-
-
 def permissions(membership: Membership) -> dict[str, bool]:
     return {
         "can_read": membership.allows(Role.VIEWER),
