@@ -14,6 +14,7 @@ from downlinks.things.client import (
     RequestRecord,
     ThingsClient,
 )
+from downlinks.things.deadline import Budget, current_budget, time_budget
 from downlinks.things.errors import (
     ThingsAPIError,
     ThingsAuthError,
@@ -32,6 +33,7 @@ from downlinks.things.errors import (
     ThingsUnauthorized,
 )
 from downlinks.things.models import (
+    DONE,
     KNOWN_LORA_FAILURE_REASONS,
     KNOWN_MQTT_FAILURE_REASONS,
     KNOWN_MQTT_QOS,
@@ -70,11 +72,13 @@ from downlinks.things.models import (
     is_done,
     parse_simple_duration,
     parse_sort,
+    same_device_key,
 )
 from downlinks.things.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "DONE",
     "KNOWN_LORA_FAILURE_REASONS",
     "KNOWN_MQTT_FAILURE_REASONS",
     "KNOWN_MQTT_QOS",
@@ -82,6 +86,7 @@ __all__ = [
     "MIN_FEEDBACK_TIMEOUT",
     "PRODUCTION_BASE_URL",
     "Base64String",
+    "Budget",
     "ClientCredentials",
     "DeviceId",
     "DeviceIdFormat",
@@ -132,10 +137,13 @@ __all__ = [
     "ThingsTimeoutError",
     "ThingsTransportError",
     "ThingsUnauthorized",
+    "current_budget",
     "device_id_format",
     "format_simple_duration",
     "is_done",
     "parse_retry_after",
     "parse_simple_duration",
     "parse_sort",
+    "same_device_key",
+    "time_budget",
 ]

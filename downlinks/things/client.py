@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from downlinks.things.auth import is_token_request
+from downlinks.things.deadline import Budget, current_budget
 from downlinks.things.errors import (
     ThingsAuthError,
     ThingsConnectionError,
@@ -54,6 +55,12 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=
 DEFAULT_RETRY: Final = RetryPolicy()
 DEFAULT_USER_AGENT: Final = "things-portal/0.1"
 PRODUCTION_BASE_URL: Final = "https://api.kpnthings.com"
+# A page of 500 downlinks is well under 1 MB; an answer beyond this is not read any further.
+MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+# An attempt that would start with less than this left of the time budget is not made.
+MIN_ATTEMPT_SECONDS: Final = 0.05
+# Headers that describe the body as it came over the wire, not the decoded body we keep.
+_WIRE_BODY_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
@@ -89,6 +96,24 @@ def _snippet(response: httpx.Response) -> str:
     return response.text[:200]
 
 
+def _within(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """`timeout` with every phase cut to at most `seconds`."""
+
+    def cut(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx.Timeout(
+        connect=cut(timeout.connect),
+        read=cut(timeout.read),
+        write=cut(timeout.write),
+        pool=cut(timeout.pool),
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
 def _first_error(error: ValidationError) -> str:
     details = error.errors(include_url=False, include_input=False)
     if not details:
@@ -117,10 +142,12 @@ class ThingsClient:
         sleep: Callable[[float], None] = time.sleep,
         observer: Callable[[RequestRecord], None] | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.auth = auth
         self.timeout = timeout
         self.retry = retry
+        self.max_response_bytes = max_response_bytes
         self._sleep = sleep
         self._observer = observer
         self._http = httpx.Client(
@@ -186,28 +213,51 @@ class ThingsClient:
         json: Any = None,
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
-        """Send a request, retrying idempotent ones; return a 2xx response or raise."""
+        """Send a request, retrying idempotent ones; return a 2xx response or raise.
+
+        Inside a `time_budget`, every attempt's timeouts are cut to what is left of it, and a
+        retry that would overrun it is not made. The body is read here, at most
+        `max_response_bytes` of it.
+        """
         policy = retry if retry is not None else self.retry
+        budget = current_budget()
         attempt = 0
         previous_delay: float | None = None
         while True:
             attempt += 1
-            request = self._http.build_request(method, target, params=params, json=json)
+            timeout = self.timeout
+            if budget is not None:
+                left = budget.remaining()
+                if left < MIN_ATTEMPT_SECONDS:
+                    raise ThingsTimeoutError(
+                        method=method,
+                        path=httpx.URL(str(target)).path,
+                        may_have_reached_server=False,
+                        phase="deadline",
+                        seconds=budget.seconds,
+                    )
+                timeout = _within(self.timeout, left)
+            request = self._http.build_request(
+                method, target, params=params, json=json, timeout=timeout
+            )
             path = request.url.path
             started = time.perf_counter()
             try:
-                response = self._http.send(request)
+                response = self._read_body(self._http.send(request, stream=True), budget)
             except ThingsAuthError:
                 self._record(method, path, None, "auth", started, attempt)
                 raise
+            except ThingsResponseError as too_large:
+                self._record(method, path, too_large.status_code, None, started, attempt)
+                raise
             except httpx.RequestError as exc:
-                error = self._transport_error(exc, method, path)
+                error = self._transport_error(exc, method, path, timeout, budget)
                 kind = "auth" if isinstance(error, ThingsAuthError) else _error_kind(error)
                 self._record(method, path, None, kind, started, attempt)
                 delay = None
                 if isinstance(error, ThingsTransportError) and policy.may_retry_method(method):
                     delay = policy.next_delay(attempt=attempt, previous_delay=previous_delay)
-                if delay is None:
+                if delay is None or not _fits(budget, delay):
                     raise error from exc
                 previous_delay = delay
                 self._sleep(delay)
@@ -222,11 +272,47 @@ class ThingsClient:
                     retry_after=response.headers.get("Retry-After"),
                     previous_delay=previous_delay,
                 )
-                if delay is not None:
+                if delay is not None and _fits(budget, delay):
                     previous_delay = delay
                     self._sleep(delay)
                     continue
             raise self._status_error(response, method, path, policy)
+
+    def _read_body(self, response: httpx.Response, budget: Budget | None) -> httpx.Response:
+        """The response with its body read: at most `max_response_bytes` of it (decoded), and
+        not past the time budget (a server trickling bytes would outlast every read timeout)."""
+        request = response.request
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise self._too_large(response)
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(response)
+                if budget is not None and budget.remaining() <= 0:
+                    raise httpx.ReadTimeout("the time budget ran out mid-answer", request=request)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in _WIRE_BODY_HEADERS
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=b"".join(chunks), request=request
+        )
+
+    def _too_large(self, response: httpx.Response) -> ThingsResponseError:
+        return ThingsResponseError(
+            method=response.request.method,
+            path=response.request.url.path,
+            status_code=response.status_code,
+            reason=f"the answer is larger than {_megabytes(self.max_response_bytes)}",
+        )
 
     def _record(
         self,
@@ -257,7 +343,12 @@ class ThingsClient:
                 logger.exception("the request observer failed")
 
     def _transport_error(
-        self, exc: httpx.RequestError, method: str, path: str
+        self,
+        exc: httpx.RequestError,
+        method: str,
+        path: str,
+        timeout: httpx.Timeout,
+        budget: Budget | None,
     ) -> ThingsTransportError | ThingsAuthError:
         failed = _request_of(exc)
         if failed is not None and is_token_request(failed):
@@ -266,13 +357,16 @@ class ThingsClient:
             return ThingsAuthError("the identity service could not be reached")
         if isinstance(exc, httpx.TimeoutException):
             if isinstance(exc, httpx.ConnectTimeout):
-                phase, seconds, reached = "connect", self.timeout.connect, False
+                phase, seconds, reached = "connect", timeout.connect, False
             elif isinstance(exc, httpx.PoolTimeout):
-                phase, seconds, reached = "pool", self.timeout.pool, False
+                phase, seconds, reached = "pool", timeout.pool, False
             elif isinstance(exc, httpx.WriteTimeout):
-                phase, seconds, reached = "write", self.timeout.write, True
+                phase, seconds, reached = "write", timeout.write, True
             else:
-                phase, seconds, reached = "read", self.timeout.read, True
+                phase, seconds, reached = "read", timeout.read, True
+            if budget is not None and budget.remaining() < MIN_ATTEMPT_SECONDS:
+                # Cut short by the budget: say how long was waited in all, not the last cut.
+                seconds = budget.seconds
             return ThingsTimeoutError(
                 method=method,
                 path=path,
@@ -311,7 +405,7 @@ class ThingsClient:
         problem: Problem | None = None
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict):
             try:
@@ -329,27 +423,29 @@ class ThingsClient:
 
     def parse[M: BaseModel](self, response: httpx.Response, model: type[M]) -> M:
         """Validate a 2xx JSON body as `model`, or raise ThingsResponseError."""
-        request = response.request
-        try:
-            body = response.json()
-        except ValueError:
-            raise ThingsResponseError(
-                method=request.method,
-                path=request.url.path,
+
+        def unusable(reason: str, snippet: str = "") -> ThingsResponseError:
+            return ThingsResponseError(
+                method=response.request.method,
+                path=response.request.url.path,
                 status_code=response.status_code,
-                reason="the body is not JSON",
-                snippet=_snippet(response),
-            ) from None
+                reason=reason,
+                snippet=snippet,
+            )
+
         try:
-            return model.model_validate(body)
+            return model.model_validate(response.json())
+        except RecursionError:  # from the JSON parser or the validation, of a silly depth
+            raise unusable("the JSON is nested too deeply") from None
         except ValidationError as exc:
-            raise ThingsResponseError(
-                method=request.method,
-                path=request.url.path,
-                status_code=response.status_code,
-                reason=_first_error(exc),
-                snippet=_snippet(response),
-            ) from None
+            raise unusable(_first_error(exc), _snippet(response)) from None
+        except ValueError:
+            raise unusable("the body is not JSON", _snippet(response)) from None
+
+
+def _fits(budget: Budget | None, delay: float) -> bool:
+    """Whether waiting `delay` seconds still leaves time for another attempt."""
+    return budget is None or delay + MIN_ATTEMPT_SECONDS < budget.remaining()
 
 
 def _error_kind(error: ThingsTransportError) -> str:
@@ -423,10 +519,20 @@ class DownlinkResource[
     def cancel(self, downlink_id: UUID | str, *, forced: bool = False) -> None:
         """Ask for cancellation (202: accepted, carried out later). 409 → ThingsConflict.
 
+        202 is the spec's only success: any other 2xx says something else happened, which we
+        cannot tell apart from a lost answer (a ThingsResponseError whose outcome is unknown).
         Never retried (see retry.py).
         """
         params = {"forced": "true"} if forced else None
-        self._client.request("DELETE", self._one(downlink_id), params=params)
+        response = self._client.request("DELETE", self._one(downlink_id), params=params)
+        if response.status_code != httpx.codes.ACCEPTED:
+            raise ThingsResponseError(
+                method="DELETE",
+                path=response.request.url.path,
+                status_code=response.status_code,
+                reason=f"HTTP {response.status_code} instead of 202 Accepted",
+                snippet=_snippet(response),
+            )
 
     def _one(self, downlink_id: UUID | str) -> str:
         try:

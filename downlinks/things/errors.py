@@ -78,7 +78,8 @@ class ThingsConnectionError(ThingsTransportError):
 
 
 class ThingsTimeoutError(ThingsTransportError):
-    """A timeout; `phase` is one of "connect", "read", "write" or "pool"."""
+    """A timeout; `phase` is one of "connect", "read", "write", "pool", or "deadline" (the
+    time budget ran out before the attempt could be made: it was not sent)."""
 
     def __init__(
         self,
@@ -95,6 +96,8 @@ class ThingsTimeoutError(ThingsTransportError):
 
     def describe(self) -> str:
         within = f" within {_seconds(self.seconds)}" if self.seconds is not None else " in time"
+        if self.phase == "deadline":
+            return f"Gave up waiting for the Things API: no usable answer came{within}."
         if self.phase == "connect":
             return f"Could not connect to the Things API{within}."
         if self.phase == "pool":
@@ -128,8 +131,9 @@ class ThingsResponseError(ThingsError):
 
     @property
     def outcome_unknown(self) -> bool:
-        """A success status with a body we cannot read: the request most likely succeeded."""
-        return 200 <= self.status_code < 300
+        """A success status with a body we cannot read (the request most likely succeeded),
+        or a server error we could not read (which, like any 5xx, may follow the work)."""
+        return 200 <= self.status_code < 300 or self.status_code >= 500
 
 
 class ThingsLinkError(ThingsError, ValueError):

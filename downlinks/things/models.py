@@ -102,6 +102,15 @@ def device_id_format(value: str) -> DeviceIdFormat | None:
     return None
 
 
+def same_device_key(value: str) -> str:
+    """One spelling for the forms that name the same device: lower case, without the URN
+    prefix and its optional trailing colon (`urn:dev:deveui:AB…:` and `deveui:ab…` agree)."""
+    key = value.strip().lower()
+    if key.startswith("urn:dev:"):
+        key = key.removeprefix("urn:dev:").removesuffix(":")
+    return key
+
+
 def _check_device_id(value: str) -> str:
     if device_id_format(value) is not None:
         return value
@@ -331,7 +340,9 @@ FailureReason = KnownLoraFailureReason | str
 KnownMqttQos = Literal["AT_MOST_ONCE"]
 MqttQos = KnownMqttQos | str
 
-KNOWN_STATUSES: Final = frozenset({"PENDING", "EXECUTING", "DONE"})
+DONE: Final = "DONE"
+"""The final status: with a `lastFailureReason` a failure, without one a success."""
+KNOWN_STATUSES: Final = frozenset({"PENDING", "EXECUTING", DONE})
 KNOWN_MQTT_FAILURE_REASONS: Final = frozenset(
     {"CANCELLED", "FEEDBACK_TIMEOUT", "FAILED_TO_TRANSMIT_TO_DEVICE"}
 )
@@ -345,7 +356,7 @@ KNOWN_MQTT_QOS: Final = frozenset({"AT_MOST_ONCE"})
 
 def is_done(status: str) -> bool:
     """Whether a downlink in this status has finished (successfully or not)."""
-    return status == "DONE"
+    return status == DONE
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from downlinks.things import (
     ThingsTimeoutError,
     ThingsTransportError,
     ThingsUnauthorized,
+    time_budget,
 )
 
 BASE_URL = "https://api.things.test"
@@ -50,6 +51,7 @@ LORA_ID = "12345678-1234-1234-1234-123456789012"
 MQTT_ID = "7f97ccf0-2ae1-4e1f-bd3e-d901f31d801b"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+JSON = {"Content-Type": "application/json"}
 
 
 def lora_json(downlink_id: str = LORA_ID, **overrides: Any) -> dict[str, Any]:
@@ -751,3 +753,96 @@ def test_the_client_is_a_context_manager_that_closes(sleeps):
     with pytest.raises(RuntimeError, match="closed"):
         c.lora.search()
     assert len(api.requests) == 1
+
+
+# --- cancel: only 202 is accepted ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, content=b'{"items": [{"id": "'),  # a broken body
+        httpx.Response(200, json={"status": "whatever"}),
+        httpx.Response(204),
+    ],
+)
+def test_a_cancel_answered_with_another_success_is_outcome_unknown(make_client, answer):
+    api = FakeAPI(answer)
+    with pytest.raises(ThingsResponseError) as caught:
+        make_client(api).lora.cancel(LORA_ID)
+    assert caught.value.outcome_unknown is True
+    assert f"HTTP {answer.status_code} instead of 202 Accepted" in str(caught.value)
+    assert len(api.requests) == 1
+
+
+# --- the time budget ----------------------------------------------------------------------------
+
+
+def test_inside_a_budget_every_attempt_waits_at_most_what_is_left(make_client):
+    seen: list[dict[str, float]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return page([])
+
+    with time_budget(2.0):
+        make_client(FakeAPI(answer)).lora.search()
+    make_client(FakeAPI(answer)).lora.search()
+    inside, outside = seen
+    assert all(0 < value <= 2.0 for value in inside.values())
+    assert outside["read"] == 10.0  # the client's own timeout, outside any budget
+
+
+def test_no_retry_is_made_that_would_overrun_the_budget(make_client, sleeps):
+    api = FakeAPI(httpx.Response(503))
+    policy = RetryPolicy(max_attempts=5, backoff_base=0.5, jitter="none")
+    with time_budget(0.6), pytest.raises(ThingsServerError):
+        make_client(api, retry=policy).lora.search()
+    # The first wait (0.5 s) still fits, the second (1 s) would not.
+    assert len(api.requests) == 2
+    assert sleeps == [0.5]
+
+
+def test_a_spent_budget_sends_nothing_and_says_so(make_client):
+    api = FakeAPI(page([]))
+    with time_budget(0.0), pytest.raises(ThingsTimeoutError) as caught:
+        make_client(api).lora.create(new_lora())
+    assert api.requests == []
+    assert caught.value.phase == "deadline"
+    assert caught.value.outcome_unknown is False  # nothing was sent: it can be sent again
+    assert "Gave up waiting for the Things API" in str(caught.value)
+
+
+def test_nested_budgets_keep_the_tighter_deadline() -> None:
+    with time_budget(1.0) as outer, time_budget(30.0) as inner:
+        assert inner is outer
+    with time_budget(30.0), time_budget(1.0) as inner:
+        assert inner is not None
+        assert inner.seconds == 1.0
+
+
+# --- absurd bodies ------------------------------------------------------------------------------
+
+
+def test_a_deeply_nested_answer_is_a_response_error(make_client):
+    api = FakeAPI(httpx.Response(200, content=b"[" * 100_000, headers=JSON))
+    with pytest.raises(ThingsResponseError) as caught:
+        make_client(api).lora.search()
+    assert "nested too deeply" in str(caught.value)
+
+
+def test_an_answer_over_the_size_limit_is_not_read_to_the_end(make_client):
+    body = json.dumps({"items": [lora_json()] * 200}).encode()
+    api = FakeAPI(httpx.Response(200, content=body, headers=JSON))
+    with pytest.raises(ThingsResponseError) as caught:
+        make_client(api, max_response_bytes=len(body) - 1).lora.search()
+    assert "the answer is larger than" in str(caught.value)
+    assert make_client(FakeAPI(httpx.Response(200, content=body, headers=JSON))).lora.search()
+
+
+def test_a_huge_error_answer_is_not_read_either(make_client):
+    api = FakeAPI(httpx.Response(500, content=b"x" * 2_000, headers=JSON))
+    with pytest.raises(ThingsResponseError) as caught:
+        make_client(api, max_response_bytes=1_000, retry=RetryPolicy.never()).lora.get(LORA_ID)
+    assert caught.value.status_code == 500
+    assert caught.value.outcome_unknown is True  # a 5xx may come after the work was done
