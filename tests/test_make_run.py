@@ -2,12 +2,14 @@
 in, and Ctrl-C stops everything it started; a second run on the same folder works too."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -58,7 +60,21 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def run_once(var_dir: Path, log: Path) -> str:
+def process_group(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[2])
+
+
+def children_started(output: str) -> list[tuple[str, int]]:
+    """Each child `make run` started, in order, from its "starting NAME (pid N)" line."""
+    return [(name, int(pid)) for name, pid in re.findall(r"starting (\w+) \(pid (\d+)\)", output)]
+
+
+def launch(var_dir: Path, output: BinaryIO) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start `make run` on free ports and its own folder; all it says goes to `output`."""
     port, simulator_port = free_port(), free_port()
     env = {
         key: value
@@ -71,29 +87,36 @@ def run_once(var_dir: Path, log: Path) -> str:
         f"http://127.0.0.1:{simulator_port}/v2/{{tenant_id}}/oidc/idp/c1/token"
     )
     env["SIMULATOR_DATABASE"] = str(var_dir / "simulator.sqlite3")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/run.py",
+            "--port",
+            str(port),
+            "--simulator-port",
+            str(simulator_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    return process, port, simulator_port
+
+
+def wait_until_up(process: subprocess.Popen[bytes], log: Path) -> None:
+    wait_until(
+        lambda: "Press Ctrl-C" in log.read_text(errors="replace") or process.poll() is not None,
+        timeout=120,
+    )
+    assert process.poll() is None, log.read_text()
+
+
+def run_once(var_dir: Path, log: Path) -> str:
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "scripts/run.py",
-                "--port",
-                str(port),
-                "--simulator-port",
-                str(simulator_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        process, port, simulator_port = launch(var_dir, output)
         try:
-            wait_until(
-                lambda: (
-                    "Press Ctrl-C" in log.read_text(errors="replace") or process.poll() is not None
-                ),
-                timeout=120,
-            )
-            assert process.poll() is None, log.read_text()
+            wait_until_up(process, log)
             assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
             assert answers(f"http://127.0.0.1:{simulator_port}/_sim/clock")
             assert answers(f"http://127.0.0.1:{port}/healthz")
@@ -116,3 +139,61 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert username in first
     second = run_once(tmp_path / "var", tmp_path / "second.log")
     assert "Sign in as" in second
+
+
+@pytest.mark.slow
+def test_make_run_restarts_a_child_that_dies_and_keeps_the_others(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+
+    def said() -> str:
+        return log.read_text(errors="replace")
+
+    def workers() -> list[int]:
+        return [pid for name, pid in children_started(said()) if name == "worker"]
+
+    with log.open("wb") as output:
+        process, port, _ = launch(tmp_path / "var", output)
+        seen: set[int] = set()
+        try:
+            wait_until_up(process, log)
+            first = dict(children_started(said()))
+            assert set(first) == {"simulator", "worker", "beat", "web"}, said()
+            old_worker = first["worker"]
+            seen = descendants(process.pid)
+            old_group = {pid for pid in seen if process_group(pid) == old_worker}
+            assert old_worker in old_group  # the worker leads its group, with its pool in it
+
+            os.killpg(old_worker, signal.SIGKILL)
+
+            wait_until(lambda: len(workers()) == 2 and alive(workers()[1]), timeout=30)
+            new_worker = workers()[1]
+            assert new_worker != old_worker
+            assert (
+                "The Celery worker stopped unexpectedly (killed by SIGKILL); restarting it in 1 s."
+            ) in said()
+            wait_until(lambda: not any(alive(pid) for pid in old_group), timeout=10)
+            # The new worker really comes up: "ready" after its start line can only be its own.
+            wait_until(
+                lambda: re.search(
+                    r"celery@\S+ ready\.", said().split(f"starting worker (pid {new_worker})")[1]
+                ),
+                timeout=60,
+            )
+            assert alive(new_worker)
+            assert process.poll() is None, said()
+            assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
+            # Only the worker was restarted: the others kept their first (and only) pid.
+            others = [(name, pid) for name, pid in children_started(said()) if name != "worker"]
+            assert sorted(others) == sorted(
+                (name, first[name]) for name in ("simulator", "beat", "web")
+            )
+            assert all(alive(pid) for _, pid in others)
+            assert said().count("stopped unexpectedly") == 1, said()
+
+            seen |= descendants(process.pid)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    wait_until(lambda: not any(alive(pid) for pid in seen), timeout=30)
