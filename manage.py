@@ -1,16 +1,7 @@
 #!/usr/bin/env python3
-"""Django's command-line utility for Things Portal."""
+"""Django's command-line utility for Things Portal (the same as `python -m things_portal`)."""
 
-import os
-import sys
-
-
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "things_portal.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-
+from things_portal.__main__ import main
 
 if __name__ == "__main__":
     main()

@@ -50,3 +50,26 @@ def field_encryption_keys_are_fernet_keys(app_configs: Any, **kwargs: Any) -> li
     if not settings.FIELD_ENCRYPTION_KEYS:
         messages.append(Error("FIELD_ENCRYPTION_KEYS is empty.", id="things_portal.E002"))
     return messages
+
+
+# A page's deadline for the API plus this much (templates, database) must fit in the timeout.
+WORKER_TIMEOUT_MARGIN_SECONDS = 5.0
+
+
+@register(Tags.compatibility, deploy=True)
+def api_deadline_inside_worker_timeout(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """The web server must never kill a worker that is still waiting on the API."""
+    from things_portal import gunicorn_conf
+
+    needed = settings.THINGS_PAGE_DEADLINE_SECONDS + WORKER_TIMEOUT_MARGIN_SECONDS
+    if gunicorn_conf.timeout >= needed:
+        return []
+    return [
+        Error(
+            f"GUNICORN_TIMEOUT ({gunicorn_conf.timeout} s) leaves no room for "
+            f"THINGS_PAGE_DEADLINE_SECONDS ({settings.THINGS_PAGE_DEADLINE_SECONDS:g} s): a "
+            "request waiting on a slow Things API would be killed with a bare 500.",
+            hint=f"Keep GUNICORN_TIMEOUT at least {needed:g} s, or lower the deadline.",
+            id="things_portal.E010",
+        )
+    ]

@@ -3,16 +3,8 @@ engine runs here, so a test that parses them is what keeps them correct."""
 
 import re
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    return loaded
+from tests.things_portal.image import ROOT, build_context, compose, dockerfile_env
 
 
 def test_compose_describes_production_services() -> None:
@@ -46,11 +38,25 @@ def test_portal_services_use_postgres_redis_and_the_real_api() -> None:
         assert services[name]["build"] == ".", name
 
 
-def test_dockerfile_copies_every_top_level_package() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("things_portal", "downlinks", "simulator", "templates", "static", "specs"):
-        assert re.search(rf"^COPY {folder} ", dockerfile, re.MULTILINE), folder
-    assert "collectstatic" in dockerfile
+def test_the_build_context_holds_the_package_and_nothing_else(tmp_path: Path) -> None:
+    """What `docker build .` sends: the packages pyproject.toml finds, none of the tests."""
+    context = build_context(tmp_path)
+    assert (context / "pyproject.toml").exists()
+    for app in ("things_portal", "downlinks", "audit", "accounts", "teams", "simulator"):
+        assert (context / app / "__init__.py").exists(), app
+    assert (context / "things_portal" / "templates" / "base.html").exists()
+    assert (context / "things_portal" / "static" / "js" / "submit-once.js").exists()
+    for left_out in ("tests", "benchmarks", ".venv", "var", ".git"):
+        assert not (context / left_out).exists(), left_out
+
+
+def test_the_web_server_waits_longer_than_a_page_waits_for_the_api() -> None:
+    """The image and compose both set the worker timeout and the page deadline explicitly."""
+    image = dockerfile_env()
+    web = compose()["x-portal"]["environment"]
+    assert float(image["THINGS_PAGE_DEADLINE_SECONDS"]) + 5 <= float(image["GUNICORN_TIMEOUT"])
+    for name in ("THINGS_PAGE_DEADLINE_SECONDS", "GUNICORN_TIMEOUT"):
+        assert web[name] == f"${{{name}:-{image[name]}}}", name
 
 
 def settings_variables() -> set[str]:
