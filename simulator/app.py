@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl, quote, unquote, urlencode
@@ -30,7 +30,15 @@ from werkzeug.wrappers import Request, Response
 
 from simulator.clock import Clock, SystemClock, iso_from_ms
 from simulator.config import SimulatorSettings
-from simulator.faults import FaultInjector, FaultKind, FaultRule, parse_fault_rule
+from simulator.faults import (
+    HUGE_BODY_END,
+    HUGE_BODY_START,
+    UNPROCESSED_KINDS,
+    FaultInjector,
+    FaultKind,
+    FaultRule,
+    parse_fault_rule,
+)
 from simulator.lifecycle import Kind, Timings
 from simulator.search import SEARCH_PARAMETERS, encode_cursor, paginate, parse_search
 from simulator.store import CancelOutcome, Store
@@ -305,11 +313,7 @@ class SimulatorApp:
         if terminal is not None and terminal.kind is FaultKind.DISCONNECT:
             self._record(request, None, received_ms, started, terminal)
             _drop_connection(environ)
-        if terminal is not None and terminal.kind in (
-            FaultKind.ERROR,
-            FaultKind.RATE_LIMIT,
-            FaultKind.MALFORMED,
-        ):
+        if terminal is not None and terminal.kind in UNPROCESSED_KINDS:
             response = self._fault_response(request, terminal)
         else:
             response = self._dispatch(request)
@@ -352,6 +356,16 @@ class SimulatorApp:
     def _fault_response(self, request: Request, rule: FaultRule) -> Response:
         if rule.kind is FaultKind.MALFORMED:
             return Response(MALFORMED_BODY, status=200, content_type="application/json")
+        if rule.kind is FaultKind.NESTED:
+            body = b"[" * rule.depth + b"]" * rule.depth
+            return Response(body, status=200, content_type="application/json")
+        if rule.kind is FaultKind.HUGE:
+            response = Response(
+                _padded_page(rule.size_bytes), status=200, content_type="application/json"
+            )
+            if rule.declare_length:
+                response.content_length = rule.size_bytes
+            return response
         if rule.kind is FaultKind.RATE_LIMIT:
             return problem_response(
                 request,
@@ -740,6 +754,18 @@ def _client_fields(body: object) -> tuple[str, str, str, tuple[str, ...]]:
         str(body["clientSecret"]),
         _scopes_from(body.get("scopes")),
     )
+
+
+def _padded_page(size_bytes: int, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+    """A valid, empty JSON page of exactly `size_bytes`, padded with whitespace (the "huge"
+    fault), in chunks: an absurd size costs the simulator no memory."""
+    yield HUGE_BODY_START
+    padding = size_bytes - len(HUGE_BODY_START) - len(HUGE_BODY_END)
+    chunk = b" " * chunk_bytes
+    while padding > 0:
+        yield chunk[:padding]
+        padding -= chunk_bytes
+    yield HUGE_BODY_END
 
 
 def _drop_connection(environ: "WSGIEnvironment") -> NoReturn:

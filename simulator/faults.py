@@ -10,6 +10,11 @@ optional), `times` times or until cleared. Kinds:
 - timeout: process the request, then hold the answer for `delayMs` (default 30000) so the
   client gives up first; a create held like this has happened although the client cannot know.
 - malformed: answer 200 with a body that is not the promised JSON, without processing.
+- nested: answer 200 with valid JSON nested `depth` arrays deep (default 100000), without
+  processing: a parser that recurses runs out of stack.
+- huge: answer 200 with a valid JSON page (`{"items": []}` padded with whitespace) of exactly
+  `sizeBytes` bytes (default 16 MiB), streamed, without processing; `declareLength: false`
+  leaves out Content-Length, so the client cannot refuse it before reading.
 - disconnect: close the connection without answering, without processing.
 
 The first matching non-latency rule decides; every rule that applies uses up one of its times.
@@ -31,10 +36,23 @@ class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
+    NESTED = "nested"
+    HUGE = "huge"
     DISCONNECT = "disconnect"
 
 
 _DEFAULT_DELAY_MS = {FaultKind.LATENCY: 1000.0, FaultKind.TIMEOUT: 30000.0}
+# The kinds the simulator answers itself, without processing the request.
+UNPROCESSED_KINDS = frozenset(
+    {FaultKind.ERROR, FaultKind.RATE_LIMIT, FaultKind.MALFORMED, FaultKind.NESTED, FaultKind.HUGE}
+)
+DEFAULT_DEPTH = 100_000
+MAX_DEPTH = 10_000_000
+DEFAULT_SIZE_BYTES = 16 * 1024 * 1024
+MAX_SIZE_BYTES = 1024 * 1024 * 1024
+# The body the "huge" fault pads with whitespace to its size.
+HUGE_BODY_START, HUGE_BODY_END = b'{"items": [', b"]}"
+MIN_SIZE_BYTES = len(HUGE_BODY_START) + len(HUGE_BODY_END)
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,9 @@ class FaultRule:
     delay_ms: float = 0.0
     status: int = 500
     retry_after: int = 1
+    depth: int = DEFAULT_DEPTH
+    size_bytes: int = DEFAULT_SIZE_BYTES
+    declare_length: bool = True
     id: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -64,7 +85,19 @@ class FaultRule:
             body["status"] = self.status
         if self.kind is FaultKind.RATE_LIMIT:
             body["retryAfter"] = self.retry_after
+        if self.kind is FaultKind.NESTED:
+            body["depth"] = self.depth
+        if self.kind is FaultKind.HUGE:
+            body["sizeBytes"] = self.size_bytes
+            body["declareLength"] = self.declare_length
         return body
+
+
+def _whole(value: object, lowest: int, highest: int) -> int | None:
+    """`value` if it is a whole number (not a boolean) from `lowest` to `highest`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        return None
+    return value
 
 
 def _number(value: object) -> float | None:
@@ -100,6 +133,20 @@ def parse_fault_rule(body: object) -> FaultRule:
     retry_after = body.get("retryAfter", 1)
     if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
         problems.append(InvalidParam("retryAfter", "must be a whole number of seconds"))
+    depth = _whole(body.get("depth", DEFAULT_DEPTH), 1, MAX_DEPTH)
+    if depth is None:
+        problems.append(InvalidParam("depth", f"must be a whole number from 1 to {MAX_DEPTH}"))
+    size_bytes = _whole(body.get("sizeBytes", DEFAULT_SIZE_BYTES), MIN_SIZE_BYTES, MAX_SIZE_BYTES)
+    if size_bytes is None:
+        problems.append(
+            InvalidParam(
+                "sizeBytes",
+                f"must be a whole number of bytes from {MIN_SIZE_BYTES} to {MAX_SIZE_BYTES}",
+            )
+        )
+    declare_length = body.get("declareLength", True)
+    if not isinstance(declare_length, bool):
+        problems.append(InvalidParam("declareLength", "must be true or false"))
     if problems:
         raise RequestInvalid(problems)
     return replace(
@@ -110,6 +157,9 @@ def parse_fault_rule(body: object) -> FaultRule:
         delay_ms=delay or 0.0,
         status=int(status),
         retry_after=int(retry_after),
+        depth=depth or DEFAULT_DEPTH,
+        size_bytes=size_bytes or DEFAULT_SIZE_BYTES,
+        declare_length=bool(declare_length),
     )
 
 
