@@ -183,7 +183,12 @@ def fill_simulator(
         for index in range(wave, LORA_VIA_PORTAL, 3):
             new = NewLoraDownlink.model_validate(_lora_body(1000 + index))
             result = services.downlink_send(
-                team=team, kind=Kind.LORA, new=new, origin=origin, user=operator
+                submission_key=services.new_submission_key(),
+                team=team,
+                kind=Kind.LORA,
+                new=new,
+                origin=origin,
+                user=operator,
             )
             assert result.downlink is not None, result.message
         simulator.clock.advance((15.0, 8.0, 0.0)[wave])

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
+from uuid import uuid4
 
 from django import forms
 from django.conf import settings
@@ -22,10 +24,6 @@ from pydantic import ValidationError as ModelValidationError
 from downlinks.models import Kind
 from downlinks.things import (
     KNOWN_MQTT_QOS,
-    LoraDownlink,
-    MqttBinaryMessage,
-    MqttDownlink,
-    MqttTextMessage,
     NewLoraDownlink,
     NewMqttDownlink,
     SearchFilters,
@@ -160,7 +158,35 @@ class FeedbackTimeoutFields(forms.Form):
         return {"timeout_days": days, "timeout_hours": hours, "timeout_minutes": minutes}
 
 
-class LoraSendForm(FeedbackTimeoutFields):
+class SendForm(FeedbackTimeoutFields):
+    """What every send form has besides its message: the one-time key of this rendering of
+    the form (a second submission of it creates nothing), and "send anyway", asked for only
+    when the same message is already on its way to the device."""
+
+    submission_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        initial=uuid4,  # called anew for every unbound form
+        error_messages={
+            "required": "This form has no one-time key, so it could be sent twice; reload the "
+            "page and send again.",
+            "invalid": "This form's one-time key is damaged; reload the page and send again.",
+        },
+    )
+    send_anyway = forms.BooleanField(
+        required=False,
+        label="Send anyway: I know it is already on its way and want it sent again",
+    )
+
+    def with_fresh_key(self) -> Self:
+        """The same form as the person filled it in, with a new one-time key: for sending
+        again after an attempt that certainly created nothing."""
+        data = self.data.copy()  # type: ignore[attr-defined]
+        data["submission_key"] = uuid4().hex
+        data.pop("send_anyway", None)
+        return type(self)(data)
+
+
+class LoraSendForm(SendForm):
     field_order = [
         "device_id",
         "payload_format",
@@ -255,16 +281,23 @@ class LoraSendForm(FeedbackTimeoutFields):
             return None
 
     @classmethod
-    def initial_from(cls, downlink: LoraDownlink) -> dict[str, Any]:
+    def initial_from(cls, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The form filled in from a create body: one the portal sent, or the API's JSON of a
+        downlink (clone), which has the same fields."""
+        message = _mapping(body.get("message"))
         return {
-            "device_id": downlink.device_id,
+            "device_id": body.get("deviceId", ""),
             "payload_format": PayloadFormat.HEX,
-            "payload": downlink.message.payload_hex,
-            "f_port": downlink.message.f_port,
-            "retry_limit": downlink.retry_limit,
-            "dry_run": downlink.dry_run,
-            **cls.timeout_initial(downlink.feedback_timeout),
+            "payload": message.get("payloadHex", ""),
+            "f_port": message.get("fPort"),
+            "retry_limit": body.get("retryLimit", 0),
+            "dry_run": bool(body.get("dryRun", False)),
+            **cls.timeout_initial(str(body.get("feedbackTimeout", ""))),
         }
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 class MqttMessageType:
@@ -273,7 +306,7 @@ class MqttMessageType:
     CHOICES = ((TEXT, "Text"), (BINARY, "Binary"))
 
 
-class MqttSendForm(FeedbackTimeoutFields):
+class MqttSendForm(SendForm):
     field_order = [
         "device_id",
         "message_type",
@@ -379,24 +412,25 @@ class MqttSendForm(FeedbackTimeoutFields):
             return None
 
     @classmethod
-    def initial_from(cls, downlink: MqttDownlink) -> dict[str, Any]:
-        message = downlink.message
+    def initial_from(cls, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The form filled in from a create body or the API's JSON of a downlink (clone)."""
+        message = _mapping(body.get("message"))
         initial: dict[str, Any] = {
-            "device_id": downlink.device_id,
-            "topic": message.topic or "",
-            "content_type": message.content_type or "",
-            "qos": message.qos or "",
-            "dry_run": downlink.dry_run,
-            **cls.timeout_initial(downlink.feedback_timeout),
+            "device_id": body.get("deviceId", ""),
+            "topic": message.get("topic") or "",
+            "content_type": message.get("contentType") or "",
+            "qos": message.get("qos") or "",
+            "dry_run": bool(body.get("dryRun", False)),
+            **cls.timeout_initial(str(body.get("feedbackTimeout", ""))),
         }
-        if isinstance(message, MqttBinaryMessage):
+        if message.get("type") == MqttMessageType.BINARY:
             initial.update(
                 message_type=MqttMessageType.BINARY,
                 payload_format=PayloadFormat.BASE64,
-                payload=message.payload,
+                payload=message.get("payload", ""),
             )
-        elif isinstance(message, MqttTextMessage):
-            initial.update(message_type=MqttMessageType.TEXT, payload=message.payload)
+        elif message.get("type") == MqttMessageType.TEXT:
+            initial.update(message_type=MqttMessageType.TEXT, payload=message.get("payload", ""))
         return initial
 
 

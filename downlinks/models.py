@@ -4,9 +4,14 @@ kept so the history survives and the poller knows what to follow."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
+from downlinks.things import DONE
 from teams.models import Team
 
 
@@ -29,6 +34,48 @@ class Origin(models.TextChoices):
     CANCELLED_HERE = "cancelled", "Cancelled from the portal"
 
 
+class CancelState(models.TextChoices):
+    NONE = "", "Not cancelled from the portal"
+    ACCEPTED = "accepted", "Cancellation accepted"
+    UNKNOWN = "unknown", "Cancellation outcome unknown"
+    # An unknown outcome that the poller then saw had not taken effect: Cancel is offered again.
+    NOT_TAKEN = "not_taken", "Cancellation did not take effect"
+
+
+def stuck_before() -> datetime:
+    """A create still "sending" since before this has lost its process (a crash mid-call)."""
+    return timezone.now() - timedelta(seconds=settings.SEND_STUCK_AFTER_SECONDS)
+
+
+class DownlinkQuerySet(models.QuerySet["Downlink"]):
+    """The questions the portal asks of its records, each answered in one place."""
+
+    def followed(self) -> DownlinkQuerySet:
+        """Created on the platform and not DONE yet: the poller follows these."""
+        return self.filter(remote_id__isnull=False, send_state=SendState.SENT).exclude(status=DONE)
+
+    def outcome_unknown(self) -> DownlinkQuerySet:
+        """Creates that may or may not have happened: never sent again, reconciled instead.
+        A create still "sending" long after its call must have ended counts too."""
+        return self.filter(
+            Q(send_state=SendState.UNKNOWN)
+            | Q(send_state=SendState.SENDING, created_at__lt=stuck_before())
+        )
+
+    def with_work(self) -> DownlinkQuerySet:
+        """What the poller has to do anything about: followed or of unknown outcome."""
+        return self.followed() | self.outcome_unknown()
+
+    def on_its_way(self) -> DownlinkQuerySet:
+        """Sent, being sent or maybe sent, and not known to be finished: what a new send to
+        the same device could repeat."""
+        return self.followed() | self.filter(send_state__in=[SendState.SENDING, SendState.UNKNOWN])
+
+    def team_ids(self) -> list[int]:
+        """The distinct teams of these records (the model's ordering left out of DISTINCT)."""
+        return list(self.order_by().values_list("team_id", flat=True).distinct())
+
+
 class Downlink(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="downlinks")
     kind = models.CharField(max_length=4, choices=Kind.choices)
@@ -49,6 +96,12 @@ class Downlink(models.Model):
     )
     send_attempt_sequence = models.BigIntegerField(null=True, blank=True)
     send_problem = models.JSONField(default=dict, blank=True)
+    # What the person was told when the create did not succeed, in words.
+    send_message = models.CharField(max_length=500, blank=True)
+    # The one-time key of the form (or bulk row) this create came from: a second submission
+    # with the same key finds this record instead of creating again. NULL (not "") for the
+    # records without one (cancelled here), which a unique constraint does not compare.
+    submission_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     # The last state the portal saw (from the create answer, a page, or the poller).
     status = models.CharField(max_length=40, blank=True)
     last_failure_reason = models.CharField(max_length=60, blank=True)
@@ -58,12 +111,21 @@ class Downlink(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_forced = models.BooleanField(default=False)
+    cancel_state = models.CharField(
+        max_length=10, choices=CancelState.choices, default=CancelState.NONE, blank=True
+    )
+    cancel_attempt_sequence = models.BigIntegerField(null=True, blank=True)
+
+    objects = DownlinkQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "kind", "remote_id"], name="one_record_per_remote_downlink"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["team", "submission_key"], name="one_record_per_submission"
+            ),
         ]
         indexes = [models.Index(fields=["team", "kind", "status"])]
         ordering = ["-created_at"]
@@ -73,12 +135,23 @@ class Downlink(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.status == "DONE"
+        return self.status == DONE
 
     @property
     def is_tracked(self) -> bool:
         """Still worth following: sent, not DONE yet."""
-        return self.remote_id is not None and self.status != "DONE"
+        return self.remote_id is not None and self.status != DONE
+
+    @property
+    def outcome_is_unknown(self) -> bool:
+        return self.send_state == SendState.UNKNOWN or (
+            self.send_state == SendState.SENDING and self.created_at < stuck_before()
+        )
+
+    @property
+    def cancel_is_pending(self) -> bool:
+        """A cancellation was asked for and may yet take effect: Cancel is not offered again."""
+        return self.cancel_state in (CancelState.ACCEPTED, CancelState.UNKNOWN)
 
 
 class StatusEvent(models.Model):
@@ -116,6 +189,10 @@ class SyncState(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The largest `modifiedAt` the searches have returned, in the API's own clock: the next
+    # search asks from there (inclusive), so no clock difference can lose a change and what
+    # was read is not read again.
+    watermark = models.DateTimeField(null=True, blank=True)
     last_changed = models.PositiveIntegerField(default=0)
     last_api_calls = models.PositiveIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)

@@ -25,13 +25,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
 from audit.trail import Origin, record_outcome
 from downlinks.locks import LockLost, TeamPollLock, team_poll_lock
-from downlinks.models import Downlink, Kind, SendState, SyncState
+from downlinks.models import CancelState, Downlink, Kind, SendState, SyncState
 from downlinks.selectors import AnyDownlink, resource_for
 from downlinks.services import is_newer, record_observation
 from downlinks.things import (
@@ -52,6 +51,7 @@ from things_portal.server_timing import measured
 logger = logging.getLogger(__name__)
 
 POLLER = Origin.system("poller")
+WATERMARK_STEP = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -62,8 +62,11 @@ class KindReport:
     fallbacks: int = 0
     reconciled: int = 0
     given_up: int = 0
+    cancels_checked: int = 0
     skipped: str = ""
     error: str = ""
+    # The largest modifiedAt the search returned (the API's clock), for the next window.
+    watermark: datetime | None = None
 
 
 @dataclass
@@ -78,31 +81,37 @@ class CycleReport:
 
 
 def teams_with_work() -> list[int]:
-    """Teams with downlinks still to follow or creates still to reconcile."""
-    return list(
-        Downlink.objects.filter(
-            Q(remote_id__isnull=False, send_state=SendState.SENT) & ~Q(status="DONE")
-            | Q(send_state=SendState.UNKNOWN)
-        )
-        .values_list("team_id", flat=True)
-        .distinct()
-    )
+    """Teams with downlinks still to follow or creates still to reconcile: one poll each."""
+    return Downlink.objects.with_work().team_ids()
 
 
 def _tracked(team: Team, kind: str) -> dict[Any, Downlink]:
     return {
         record.remote_id: record
-        for record in Downlink.objects.filter(
-            team=team, kind=kind, remote_id__isnull=False, send_state=SendState.SENT
-        )
-        .exclude(status="DONE")
+        for record in Downlink.objects.followed()
+        .filter(team=team, kind=kind)
         # What was sent is not needed to follow a downlink; at 10,000 records it adds up.
         .defer("request_body", "send_problem")
     }
 
 
+LOST_IN_FLIGHT = (
+    "The portal lost track of this create while it was being sent: its process ended mid-call."
+)
+
+
 def _unknown(team: Team, kind: str) -> list[Downlink]:
-    return list(Downlink.objects.filter(team=team, kind=kind, send_state=SendState.UNKNOWN))
+    """Creates of unknown outcome; one stuck in "sending" (its process died mid-call) becomes
+    one here."""
+    records = list(Downlink.objects.outcome_unknown().filter(team=team, kind=kind))
+    for record in records:
+        if record.send_state == SendState.SENDING:
+            record.send_state = SendState.UNKNOWN
+            record.send_message = LOST_IN_FLIGHT
+            Downlink.objects.filter(pk=record.pk, send_state=SendState.SENDING).update(
+                send_state=SendState.UNKNOWN, send_message=LOST_IN_FLIGHT
+            )
+    return records
 
 
 def poll_team(team_id: int) -> CycleReport:
@@ -157,6 +166,10 @@ def _sync_kind(team: Team, kind: str, lock: TeamPollLock) -> KindReport:
             _record_failure(team, kind, state, error, report, started)
             return report
     state.last_success_at = started
+    if report.watermark is not None and (
+        state.watermark is None or report.watermark > state.watermark
+    ):
+        state.watermark = report.watermark
     state.last_attempt_at = started
     state.last_duration_ms = int((time.perf_counter() - clock) * 1000)
     state.last_changed = report.changed
@@ -181,7 +194,8 @@ def _run_kind(
 ) -> None:
     resource = resource_for(team_client(team), kind)
     if tracked:
-        _follow_changes(resource, team, kind, state, tracked, report, lock)
+        seen = _follow_changes(resource, team, kind, state, tracked, report, lock)
+        _check_cancels(resource, tracked, seen, report, lock, started)
         _fetch_stale(resource, tracked, report, lock, started)
     for record in unknown:
         _reconcile(resource, kind, record, report, started)
@@ -213,6 +227,13 @@ def _record_failure(
 
 
 def _since(state: SyncState, tracked: dict[Any, Downlink]) -> datetime:
+    """Where the search starts: just after the watermark, the last change already read (in
+    the API's own clock, so no clock difference matters; `modifiedSince` is inclusive, hence
+    the millisecond, the API's resolution). Before any change was seen: from the portal's
+    clock minus an overlap for the difference. A change that became visible late with an
+    older time is caught by the safety net (`_fetch_stale`)."""
+    if state.watermark is not None:
+        return state.watermark + WATERMARK_STEP
     overlap = timedelta(seconds=settings.POLL_OVERLAP_SECONDS)
     if state.last_success_at is not None:
         return state.last_success_at - overlap
@@ -229,19 +250,22 @@ def _follow_changes(
     tracked: dict[Any, Downlink],
     report: KindReport,
     lock: TeamPollLock,
-) -> None:
+) -> dict[Any, AnyDownlink]:
+    """Record what changed; returns the followed downlinks the search showed, by id."""
     filters = SearchFilters(
         modified_since=_since(state, tracked),
         sort=[SortField(field="modifiedAt"), SortField(field="id")],
         limit=settings.POLL_PAGE_SIZE,
     )
-    seen: set[Any] = set()
+    seen: dict[Any, AnyDownlink] = {}
     unchanged: list[int] = []
     for item in resource.iter_search(filters):
+        if report.watermark is None or item.modified_at > report.watermark:
+            report.watermark = item.modified_at
         record = tracked.get(item.id)
         if record is None or item.id in seen:
             continue
-        seen.add(item.id)
+        seen[item.id] = item
         if is_newer(record, item):
             with transaction.atomic():
                 report.changed += record_observation(record, item, source="poller")
@@ -253,6 +277,69 @@ def _follow_changes(
     for start in range(0, len(unchanged), 500):
         Downlink.objects.filter(pk__in=unchanged[start : start + 500]).update(last_seen_at=now)
     report.seen = len(seen)
+    return seen
+
+
+def _check_cancels(
+    resource: Any,
+    tracked: dict[Any, Downlink],
+    seen: dict[Any, AnyDownlink],
+    report: KindReport,
+    lock: TeamPollLock,
+    started: datetime,
+) -> None:
+    """Cancellations whose outcome is unknown: once they are old enough to have taken effect,
+    look (the search's answer, or one GET) and say which it was; one that the search saw
+    finish is settled at once. Still running: Cancel is offered again."""
+    settled = started - timedelta(seconds=settings.CANCEL_SETTLE_SECONDS)
+    for record in tracked.values():
+        if record.cancel_state != CancelState.UNKNOWN:
+            continue
+        young = record.cancel_requested_at is not None and record.cancel_requested_at > settled
+        if young and not record.is_done:
+            continue
+        downlink = seen.get(record.remote_id)
+        if downlink is None:
+            try:
+                downlink = resource.get(record.remote_id)
+            except ThingsNotFound:
+                continue
+        with transaction.atomic():
+            report.changed += record_observation(record, downlink, source="poller")
+            _settle_cancel(record, downlink)
+        report.cancels_checked += 1
+        lock.keep_alive()
+
+
+def _settle_cancel(record: Downlink, downlink: AnyDownlink) -> None:
+    took_effect = downlink.is_done and downlink.last_failure_reason == "CANCELLED"
+    record.cancel_state = CancelState.ACCEPTED if took_effect else CancelState.NOT_TAKEN
+    record.save(update_fields=["cancel_state"])
+    if took_effect:
+        summary = "The cancellation took effect: the downlink ended as CANCELLED"
+    elif downlink.is_done:
+        summary = (
+            "The cancellation did not take effect: the downlink finished without being "
+            f"cancelled ({downlink.last_failure_reason or 'delivered'})"
+        )
+    else:
+        summary = (
+            f"The cancellation did not take effect: the downlink was still {downlink.status} "
+            "afterwards; Cancel is offered again"
+        )
+    attempt = (
+        AuditEntry.objects.filter(sequence=record.cancel_attempt_sequence).first()
+        if record.cancel_attempt_sequence is not None
+        else None
+    )
+    if attempt is not None:
+        record_outcome(
+            attempt,
+            outcome=Outcome.OK if took_effect else Outcome.FAILED,
+            origin=POLLER,
+            answered={"reconciled": True, "downlinkStatus": downlink.status},
+            summary=summary,
+        )
 
 
 def _fetch_stale(

@@ -8,13 +8,16 @@ not found (404), whatever id is guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from downlinks.models import Downlink, Kind, SendState, StatusEvent, SyncState
+from downlinks.models import Downlink, Kind, Origin, StatusEvent, SyncState
 from downlinks.things import (
     DownlinkResource,
     LoraDownlink,
@@ -47,10 +50,10 @@ class DownlinkRow:
 
     @property
     def cancel_pending(self) -> bool:
+        """A cancellation may yet take effect (accepted, or of unknown outcome): Cancel is not
+        offered again until it either takes effect or is seen not to have."""
         return bool(
-            self.record is not None
-            and self.record.cancel_requested_at is not None
-            and self.downlink.is_running
+            self.record is not None and self.record.cancel_is_pending and self.downlink.is_running
         )
 
 
@@ -75,9 +78,7 @@ def downlink_page(*, team: Team, kind: str, filters: SearchFilters) -> DownlinkL
         for record in Downlink.objects.filter(team=team, kind=kind, remote_id__in=ids)
     }
     unresolved = list(
-        Downlink.objects.filter(team=team, kind=kind, send_state=SendState.UNKNOWN).order_by(
-            "-created_at"
-        )[:5]
+        Downlink.objects.outcome_unknown().filter(team=team, kind=kind).order_by("-created_at")[:5]
     )
     return DownlinkListPage(
         rows=[DownlinkRow(item, records.get(item.id)) for item in page.items],
@@ -112,6 +113,38 @@ def downlink_record(*, team: Team, kind: str, downlink_id: UUID) -> Downlink | N
         .select_related("sent_by")
         .first()
     )
+
+
+def send_attempt(*, team: Team, kind: str, record_id: int) -> SendAttempt | None:
+    """One create the portal attempted, with its audit entries; None if not this team's."""
+    record = (
+        Downlink.objects.filter(team=team, kind=kind, pk=record_id, origin=Origin.SENT_HERE)
+        .select_related("sent_by")
+        .first()
+    )
+    if record is None:
+        return None
+    entries: list[AuditEntry] = []
+    if record.send_attempt_sequence is not None:
+        entries = list(
+            AuditEntry.objects.filter(team_id=team.pk)
+            .filter(
+                Q(sequence=record.send_attempt_sequence)
+                | Q(attempt_sequence=record.send_attempt_sequence)
+            )
+            .order_by("sequence")
+        )
+    return SendAttempt(record=record, audit_entries=entries)
+
+
+@dataclass(frozen=True)
+class SendAttempt:
+    record: Downlink
+    audit_entries: list[AuditEntry]
+
+    @property
+    def reconcile_deadline(self) -> datetime:
+        return self.record.created_at + timedelta(seconds=settings.RECONCILE_DEADLINE_SECONDS)
 
 
 def downlink_history(
@@ -157,10 +190,8 @@ def sync_overview(*, team: Team) -> list[SyncOverview]:
             SyncOverview(
                 kind=kind,
                 state=states.get(kind),
-                following=records.filter(send_state=SendState.SENT, remote_id__isnull=False)
-                .exclude(status="DONE")
-                .count(),
-                unknown_outcomes=records.filter(send_state=SendState.UNKNOWN).count(),
+                following=records.followed().count(),
+                unknown_outcomes=records.outcome_unknown().count(),
             )
         )
     return overview

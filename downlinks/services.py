@@ -9,9 +9,9 @@ sent again by itself; it is recorded as outcome unknown (and reconciled by the p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome
 from audit.trail import Origin, TeamRef, record_attempt, record_outcome
-from downlinks.models import Downlink, Kind, SendState, StatusEvent
+from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
 from downlinks.selectors import AnyDownlink, resource_for
 from downlinks.things import (
@@ -30,6 +30,7 @@ from downlinks.things import (
     ThingsError,
     ThingsNotFound,
     ThingsRateLimited,
+    same_device_key,
 )
 from teams.connections import NoCredential, team_client
 from teams.crypto import DecryptionError
@@ -127,13 +128,28 @@ def record_observation(record: Downlink, downlink: AnyDownlink, *, source: str) 
     return changed
 
 
+def new_submission_key() -> str:
+    """A one-time key for one create: a rendered form carries one, a bulk row has its own."""
+    return uuid4().hex
+
+
 @dataclass(frozen=True)
 class SendResult:
-    record: Downlink
-    outcome: Outcome
+    """What became of a send. Exactly one of these holds:
+
+    - `repeated`: the submission key was used before; nothing was sent, `record` is the
+      first attempt's record (whatever its state);
+    - `on_its_way` is not empty: the duplicate guard stopped it; nothing was sent or recorded;
+    - otherwise the create was attempted: `record` is its record, `outcome` what came of it.
+    """
+
+    record: Downlink | None
+    outcome: Outcome | None
     downlink: AnyDownlink | None = None
     error: ThingsError | None = None
     message: str = ""
+    repeated: bool = False
+    on_its_way: list[Downlink] = field(default_factory=list)
 
 
 def _send_failure(error: Exception) -> tuple[Outcome, SendState, str]:
@@ -143,7 +159,8 @@ def _send_failure(error: Exception) -> tuple[Outcome, SendState, str]:
             Outcome.UNKNOWN,
             SendState.UNKNOWN,
             f"{error.describe()} The downlink may or may not have been created. It will not "
-            "be sent again automatically; the portal will look for it and update this record.",
+            "be sent again automatically; the portal looks for it on the platform and updates "
+            "this record.",
         )
     if isinstance(error, ThingsRateLimited):
         # Not the input's fault: the API did not take the request in; nothing was created.
@@ -155,6 +172,62 @@ def _send_failure(error: Exception) -> tuple[Outcome, SendState, str]:
     return Outcome.FAILED, SendState.FAILED, f"{error} Nothing was sent."
 
 
+def _normal_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: str(value).lower() if key == "payloadHex" else value
+        for key, value in message.items()
+        if value is not None
+    }
+
+
+def same_message(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether two create messages deliver the same thing (hex digits in either case)."""
+    return _normal_message(one) == _normal_message(other)
+
+
+def downlinks_on_their_way(
+    *, team: Team, kind: str, device_id: str, message: Mapping[str, Any]
+) -> list[Downlink]:
+    """What a new send to `device_id` could repeat: the device's creates of unknown outcome
+    (or still being sent), and its downlinks sent from the portal with the same message that
+    are not DONE yet. Every spelling of the device id counts as the same device. A dry run
+    reaches no device, so it neither counts nor is guarded."""
+    key = same_device_key(device_id)
+    candidates = (
+        Downlink.objects.on_its_way()
+        .filter(team=team, kind=kind, device_id__icontains=key)
+        .order_by("created_at")
+    )
+    found = [
+        record
+        for record in candidates
+        if same_device_key(record.device_id) == key
+        and not record.request_body.get("dryRun", False)
+        and (
+            record.send_state != SendState.SENT
+            or same_message(record.request_body.get("message", {}), message)
+        )
+    ]
+    _refresh(team, kind, [record for record in found if record.remote_id is not None])
+    return [record for record in found if not record.is_done]
+
+
+GUARD_REFRESH_MAX = 5
+
+
+def _refresh(team: Team, kind: str, records: list[Downlink]) -> None:
+    """Ask the API how the newest few of `records` are doing now (the portal's last sight of
+    them may be old). What cannot be read stays as last seen: the guard errs on the safe side."""
+    try:
+        resource = resource_for(team_client(team), kind)
+        for record in records[-GUARD_REFRESH_MAX:]:
+            downlink: AnyDownlink = resource.get(record.remote_id)  # type: ignore[arg-type]
+            with transaction.atomic():
+                record_observation(record, downlink, source="send")
+    except (ThingsError, NoCredential, DecryptionError):
+        return
+
+
 def downlink_send(
     *,
     team: Team,
@@ -162,30 +235,69 @@ def downlink_send(
     new: NewLoraDownlink | NewMqttDownlink,
     origin: Origin,
     user: AbstractBaseUser | AnonymousUser | None,
+    submission_key: str,
+    send_anyway: bool = False,
 ) -> SendResult:
+    """Create one downlink, at most once per `submission_key`.
+
+    The record is inserted under its key (unique per team) before the API is called, in the
+    transaction of the audit attempt; a second call with the same key, in sequence or at the
+    same moment, fails that insert and calls nothing. Unless `send_anyway`, a device that
+    already has the same message on its way (or a create of unknown outcome) is not sent to.
+    """
     wire = new.to_wire()
     summary = payload_summary(kind, wire)
-    with transaction.atomic():
-        attempt = record_attempt(
-            Action.DOWNLINK_SEND,
-            origin=origin,
-            team=team_ref(team),
-            target_kind=kind,
-            device_id=new.device_id,
-            asked=audit_asked(kind, wire),
-            summary=f"Send {Kind(kind).label} downlink: {summary}",
+    first = Downlink.objects.filter(team=team, submission_key=submission_key).first()
+    if first is not None:
+        return SendResult(first, None, repeated=True)
+    on_its_way = (
+        []
+        if new.dry_run
+        else downlinks_on_their_way(
+            team=team, kind=kind, device_id=new.device_id, message=wire.get("message", {})
         )
-        record = Downlink.objects.create(
-            team=team,
-            kind=kind,
-            device_id=new.device_id,
-            sent_by_id=user.pk if user is not None and user.is_authenticated else None,
-            sent_by_label=origin.actor_label,
-            request_body=wire,
-            payload_summary=summary[:200],
-            send_state=SendState.SENDING,
-            send_attempt_sequence=attempt.sequence,
-        )
+    )
+    if on_its_way and not send_anyway:
+        return SendResult(None, None, on_its_way=on_its_way)
+    asked = audit_asked(kind, wire)
+    if on_its_way:
+        asked["sendAnyway"] = {
+            "alreadyOnItsWay": [
+                str(record.remote_id or f"record {record.pk}") for record in on_its_way
+            ]
+        }
+    try:
+        with transaction.atomic():
+            record = Downlink.objects.create(
+                team=team,
+                kind=kind,
+                device_id=new.device_id,
+                sent_by_id=user.pk if user is not None and user.is_authenticated else None,
+                sent_by_label=origin.actor_label,
+                request_body=wire,
+                payload_summary=summary[:200],
+                send_state=SendState.SENDING,
+                submission_key=submission_key,
+            )
+            attempt = record_attempt(
+                Action.DOWNLINK_SEND,
+                origin=origin,
+                team=team_ref(team),
+                target_kind=kind,
+                device_id=new.device_id,
+                asked=asked,
+                summary=f"Send {Kind(kind).label} downlink"
+                + (" anyway" if on_its_way else "")
+                + f": {summary}",
+            )
+            record.send_attempt_sequence = attempt.sequence
+            record.save(update_fields=["send_attempt_sequence"])
+    except IntegrityError:
+        # The same key at the same moment: the other insert won, and it alone calls the API.
+        first = Downlink.objects.filter(team=team, submission_key=submission_key).first()
+        if first is None:  # not the key after all: let the real problem show
+            raise
+        return SendResult(first, None, repeated=True)
     try:
         created: AnyDownlink = resource_for(team_client(team), kind).create(new)
     except (ThingsError, NoCredential, DecryptionError) as error:
@@ -197,7 +309,9 @@ def downlink_send(
             )
             record.send_state = state
             record.send_problem = answered
-            record.save(update_fields=["send_state", "send_problem"])
+            # What happened; for an unknown outcome its page says what happens next.
+            record.send_message = (str(error) if state == SendState.UNKNOWN else message)[:500]
+            record.save(update_fields=["send_state", "send_problem", "send_message"])
         return SendResult(
             record,
             outcome,
@@ -292,12 +406,15 @@ def downlink_cancel(
             )
         return CancelResult(False, message, before, outcome=Outcome.REFUSED, error=missing)
     except ThingsError as error:
+        if error.outcome_unknown:
+            message = (
+                f"{error.describe()} The cancellation may or may not have been accepted. The "
+                "portal checks the downlink's status and offers Cancel again if it is still "
+                "running."
+            )
+        else:
+            message = f"{error.describe()} The cancellation was not sent."
         outcome = Outcome.UNKNOWN if error.outcome_unknown else Outcome.FAILED
-        message = f"{error.describe()} " + (
-            "The cancellation may or may not have been accepted; the list will show it."
-            if error.outcome_unknown
-            else "The cancellation was not sent."
-        )
         with transaction.atomic():
             record_outcome(
                 attempt,
@@ -306,6 +423,8 @@ def downlink_cancel(
                 answered=answered_by(error),
                 summary=message[:300],
             )
+            if error.outcome_unknown:
+                _note_cancel(team, kind, before, forced, attempt, CancelState.UNKNOWN)
         return CancelResult(False, message, before, outcome=outcome, error=error)
     with transaction.atomic():
         record_outcome(
@@ -315,25 +434,40 @@ def downlink_cancel(
             answered={"status": 202},
             summary="Cancellation accepted",
         )
-        record, _ = Downlink.objects.get_or_create(
-            team=team,
-            kind=kind,
-            remote_id=downlink_id,
-            defaults={
-                "origin": RecordOrigin.CANCELLED_HERE,
-                "device_id": before.device_id,
-                "send_state": SendState.SENT,
-            },
-        )
-        record.cancel_requested_at = timezone.now()
-        record.cancel_forced = forced
-        record_observation(record, before, source="cancel")
+        _note_cancel(team, kind, before, forced, attempt, CancelState.ACCEPTED)
     return CancelResult(
         True,
         "Cancellation requested. The Things API accepted it and will process it shortly; the "
         "downlink then ends as DONE with reason CANCELLED.",
         before,
     )
+
+
+def _note_cancel(
+    team: Team,
+    kind: str,
+    before: AnyDownlink,
+    forced: bool,
+    attempt: AuditEntry,
+    state: CancelState,
+) -> None:
+    """Keep the cancellation on the portal's record (made now if the portal did not send it),
+    which the poller then follows to the end."""
+    record, _ = Downlink.objects.get_or_create(
+        team=team,
+        kind=kind,
+        remote_id=before.id,
+        defaults={
+            "origin": RecordOrigin.CANCELLED_HERE,
+            "device_id": before.device_id,
+            "send_state": SendState.SENT,
+        },
+    )
+    record.cancel_requested_at = timezone.now()
+    record.cancel_forced = forced
+    record.cancel_state = state
+    record.cancel_attempt_sequence = attempt.sequence
+    record_observation(record, before, source="cancel")
 
 
 def downlinks_observe(

@@ -26,6 +26,11 @@ urlpatterns = [
         name="send_preview",
     ),
     path(
+        "t/<slug:team_slug>/<kind:kind>/sent/<int:record_id>/",
+        views.send_attempt,
+        name="attempt",
+    ),
+    path(
         "t/<slug:team_slug>/<kind:kind>/<uuid:downlink_id>/", views.downlink_detail, name="detail"
     ),
     path("t/<slug:team_slug>/<kind:kind>/<uuid:downlink_id>/raw", views.downlink_raw, name="raw"),

@@ -16,14 +16,21 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from audit.models import Outcome
 from audit.trail import Origin
 from downlinks import selectors, services
-from downlinks.forms import DownlinkFilterForm, list_columns, send_form_class
-from downlinks.models import Kind
+from downlinks.forms import (
+    DownlinkFilterForm,
+    LoraSendForm,
+    MqttSendForm,
+    list_columns,
+    send_form_class,
+)
+from downlinks.models import Downlink, Kind, SendState
 from downlinks.things import (
     LoraDownlink,
     MqttDownlink,
@@ -211,8 +218,16 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                 new=new,
                 origin=Origin.from_request(request),
                 user=request.user,
+                submission_key=str(form.cleaned_data["submission_key"]),
+                send_anyway=form.cleaned_data["send_anyway"],
             )
-            if result.downlink is not None:
+            if result.repeated:
+                assert result.record is not None
+                return _already_submitted(request, kind, form, result.record, context)
+            if result.on_its_way:
+                context["on_its_way"] = result.on_its_way
+                status = 409
+            elif result.downlink is not None:
                 messages.success(request, result.message)
                 return redirect(
                     "downlinks:detail",
@@ -220,12 +235,21 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                     kind=kind,
                     downlink_id=result.downlink.id,
                 )
-            context["banner"] = result.message
-            context["outcome"] = result.outcome
-            status = SEND_FAILURE_STATUS.get(result.outcome, 502)
+            elif result.outcome == Outcome.UNKNOWN:
+                # Not a form ready to send again: the record of this attempt, followed up (its
+                # page says what happened and what comes next).
+                assert result.record is not None
+                return redirect(_attempt_url(team_slug, kind, result.record.pk))
+            else:
+                # Certainly not created: the form again, as filled in, under a new key.
+                context["banner"] = result.message
+                context["outcome"] = result.outcome
+                status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
+                form = form.with_fresh_key()
     else:
         initial: dict[str, Any] = {}
         clone_id = request.GET.get("clone")
+        resend_id = request.GET.get("resend")
         if clone_id:
             try:
                 source = _fetch_or_404(request, kind, UUID(clone_id))
@@ -234,11 +258,87 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
             except UPSTREAM_FAILURES as error:
                 context["banner"], status = upstream_problem(error)
             else:
-                initial = form_class.initial_from(source)  # type: ignore[arg-type]
+                initial = form_class.initial_from(source.raw)
                 context["cloned_from"] = source
+        elif resend_id:
+            attempt = selectors.send_attempt(
+                team=request.team, kind=kind, record_id=_record_id(resend_id)
+            )
+            if attempt is None:
+                raise Http404("No such send attempt.")
+            initial = form_class.initial_from(attempt.record.request_body)
+            context["resent_from"] = attempt.record
         form = form_class(initial=initial)
     context["form"] = form
     return render(request, "downlinks/send.html", context, status=status)
+
+
+def _record_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("No such send attempt.") from None
+
+
+def _attempt_url(team_slug: str, kind: str, record_id: int) -> str:
+    return reverse(
+        "downlinks:attempt", kwargs={"team_slug": team_slug, "kind": kind, "record_id": record_id}
+    )
+
+
+def _already_submitted(
+    request: TeamRequest,
+    kind: str,
+    form: LoraSendForm | MqttSendForm,
+    record: Downlink,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A second submission of the same form: nothing is sent; show what the first became."""
+    when = formats.time_format(timezone.localtime(record.created_at), "H:i:s")
+    if record.remote_id is not None:
+        messages.info(
+            request,
+            f"This form was sent already (at {when}); nothing was sent again. This is the "
+            "downlink it created.",
+        )
+        return redirect(
+            "downlinks:detail",
+            team_slug=request.team.slug,
+            kind=kind,
+            downlink_id=record.remote_id,
+        )
+    if record.send_state in (SendState.REFUSED, SendState.FAILED):
+        context["banner"] = (
+            f"This form was sent already (at {when}) and did not get through: "
+            f"{record.send_message} Nothing was sent again."
+        )
+        context["form"] = form.with_fresh_key()
+        return render(request, "downlinks/send.html", context, status=409)
+    messages.info(request, f"This form was sent already (at {when}); nothing was sent again.")
+    return redirect(_attempt_url(request.team.slug, kind, record.pk))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@team_member_required(Role.VIEWER)
+def send_attempt(request: TeamRequest, team_slug: str, kind: str, record_id: int) -> HttpResponse:
+    """The record of one create the portal attempted: what it is known to have become, and
+    what the portal does next. Once the downlink is known, its own page takes over."""
+    attempt = selectors.send_attempt(team=request.team, kind=kind, record_id=record_id)
+    if attempt is None:
+        raise Http404("No such send attempt in this team.")
+    record = attempt.record
+    if record.remote_id is not None and not request.htmx:
+        return redirect(
+            "downlinks:detail", team_slug=team_slug, kind=kind, downlink_id=record.remote_id
+        )
+    context = {
+        **_kind_context(request, kind),
+        "attempt": attempt,
+        "record": record,
+        "poll_seconds": settings.POLL_INTERVAL_SECONDS,
+    }
+    return render(request, _fragment(request, "downlinks/attempt.html", "live"), context)
 
 
 @require_POST
@@ -300,9 +400,19 @@ def downlink_cancel(
             )
         )
     context["forced"] = forced
+    if result.outcome == Outcome.UNKNOWN:
+        # It may have been accepted: not the confirmation again, but the downlink's page,
+        # which says the cancellation is being checked (and offers Cancel once it is known
+        # not to have taken effect).
+        messages.warning(request, result.message)
+        return redirect(
+            reverse(
+                "downlinks:detail",
+                kwargs={"team_slug": team_slug, "kind": kind, "downlink_id": downlink_id},
+            )
+        )
     if result.outcome != Outcome.REFUSED:
-        # The API could not be asked, or did not answer usably: an upstream failure (502/504),
-        # not a refusal; "Not cancelled" would be wrong when the outcome is unknown.
+        # The API could not be asked: an upstream failure (502/504), not a refusal.
         context["banner"] = result.message
         timed_out = isinstance(result.error, ThingsTimeoutError)
         return render(request, "downlinks/cancel.html", context, status=504 if timed_out else 502)

@@ -3,9 +3,10 @@
 import os
 import shutil
 import socket
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from django.conf import settings
+from django.db import connection
 
 
 def _answers(host: str, port: int) -> bool:
@@ -35,3 +36,14 @@ def missing_ci_services() -> list[str]:
     if not (os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")):
         problems.append("Chromium is not installed (apt-get install chromium)")
     return problems
+
+
+def shared_database_url() -> str:
+    """The test database, for processes outside this one (a worker, a web server)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "postgres")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"

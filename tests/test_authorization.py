@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -29,6 +29,7 @@ from django.urls import (
 )
 
 from audit.models import AuditEntry
+from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
 from teams.connections import forget_clients
 from teams.models import ROLE_RANK, Membership, Role
@@ -72,6 +73,8 @@ class TeamWithDownlinks(TeamObjects):
     the team's own tenant (made there directly, not through the portal)."""
 
     downlink_ids: dict[str, UUID]
+    # A create the portal attempted, of unknown outcome (its page is the send attempt's).
+    attempt_id: int
 
 
 # The kind the table's URLs use; the other kind is checked by a test of its own below.
@@ -90,6 +93,15 @@ def downlink_of(objects: TeamObjects, kind: str) -> UUID:
     return NO_DOWNLINK
 
 
+# For objects without an attempt: a record id no team has.
+NO_ATTEMPT = 0
+
+
+def team_attempt(objects: TeamObjects) -> dict[str, object]:
+    attempt = objects.attempt_id if isinstance(objects, TeamWithDownlinks) else NO_ATTEMPT
+    return {"team_slug": objects.team.slug, "kind": TABLE_KIND, "record_id": attempt}
+
+
 def team_downlink(objects: TeamObjects) -> dict[str, object]:
     return {
         "team_slug": objects.team.slug,
@@ -101,6 +113,7 @@ def team_downlink(objects: TeamObjects) -> dict[str, object]:
 def lora_send_form(objects: TeamObjects) -> dict[str, str]:
     """A LoRa send form that the portal accepts and sends."""
     return {
+        "submission_key": uuid4().hex,  # a new rendering of the form each time
         "device_id": "urn:dev:deveui:ea8fa35e2cf3489f",
         "payload_format": "hex",
         "payload": "0102",
@@ -127,7 +140,6 @@ class Rule:
 # field for a new kind of object, filled in tests/teams/world.py), so the other-team tests can
 # point the URL at another team's object.
 ROUTES: dict[str, Rule] = {
-    "healthz": Rule("public"),
     "accounts:sign_in": Rule("public", ("GET", "POST")),
     "accounts:sign_out": Rule("signed-in", ("POST",)),
     "accounts:password_change": Rule("signed-in", ("GET", "POST")),
@@ -157,6 +169,7 @@ ROUTES: dict[str, Rule] = {
     "teams:audit_csv": Rule(Role.ADMIN, kwargs=team_slug),
     "downlinks:list": Rule(Role.VIEWER, kwargs=team_kind),
     "downlinks:detail": Rule(Role.VIEWER, kwargs=team_downlink),
+    "downlinks:attempt": Rule(Role.VIEWER, kwargs=team_attempt),
     "downlinks:raw": Rule(Role.VIEWER, kwargs=team_downlink),
     "downlinks:send": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_kind, data=lora_send_form),
     "downlinks:send_preview": Rule(Role.OPERATOR, ("POST",), kwargs=team_kind, data=lora_send_form),
@@ -275,7 +288,15 @@ def with_downlinks(people: TeamPeople, simulator: RunningSimulator) -> TeamPeopl
         )
         assert response.status_code == 201, response.text
         ids[kind] = UUID(response.json()["id"])
-    objects = TeamWithDownlinks(people.team, people.objects.membership, ids)
+    attempt = Downlink.objects.create(
+        team=people.team,
+        kind=TABLE_KIND,
+        device_id=str(DOWNLINK_BODIES[TABLE_KIND]["deviceId"]),
+        request_body=DOWNLINK_BODIES[TABLE_KIND],
+        send_state=SendState.UNKNOWN,
+        submission_key=uuid4().hex,
+    )
+    objects = TeamWithDownlinks(people.team, people.objects.membership, ids, attempt.pk)
     return replace(people, objects=objects)
 
 
@@ -347,7 +368,7 @@ def test_every_route_has_a_name() -> None:
 
 def test_the_walk_finds_routes_in_nested_namespaces() -> None:
     routes = project_routes()
-    assert {"healthz", "accounts:sign_in", "teams:member_role"} <= routes.named
+    assert {"accounts:sign_in", "teams:member_role", "downlinks:attempt"} <= routes.named
     assert not any(name.startswith("admin:") for name in routes.named)
 
 

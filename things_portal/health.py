@@ -1,8 +1,12 @@
-"""Health of the parts the portal needs: the database and the Celery broker."""
+"""/healthz: whether this web node can serve (its database and broker answer) and how far
+behind the poller is."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 from things_portal.celery import app as celery_app
 
@@ -35,44 +39,81 @@ def check_broker() -> Check:
 
 
 def check_sync() -> Check:
-    """How far behind the poller is: for every team with downlinks to follow, the time since
-    its last successful sync (or, never synced yet, since its oldest such downlink)."""
+    """How far behind the poller is, per team and kind with work to do (downlinks to follow,
+    creates to reconcile): the time since its last successful sync, or since that work
+    appeared if it is newer. A team whose credential the API refuses is reported, not counted:
+    it needs its admin, and this web node can serve it as well as any other."""
     from django.conf import settings
     from django.db.models import Min
     from django.utils import timezone
 
     from downlinks.models import Downlink, SyncState
-    from downlinks.polling import teams_with_work
 
     try:
         now = timezone.now()
-        team_ids = teams_with_work()
         # Two grouped queries, however many teams: load balancers ask every few seconds.
-        last_synced = dict(
-            SyncState.objects.filter(team_id__in=team_ids, last_success_at__isnull=False)
-            .values("team_id")
-            .annotate(oldest=Min("last_success_at"))
-            .values_list("team_id", "oldest")
-        )
-        first_sent = dict(
-            Downlink.objects.filter(team_id__in=team_ids)
-            .values("team_id")
+        work = (
+            Downlink.objects.with_work()
+            .order_by()
+            .values("team_id", "kind")
             .annotate(oldest=Min("created_at"))
-            .values_list("team_id", "oldest")
         )
+        with_work = {(row["team_id"], row["kind"]): row["oldest"] for row in work}
+        states = {
+            (state.team_id, state.kind): state
+            for state in SyncState.objects.filter(team_id__in={team_id for team_id, _ in with_work})
+        }
         ages: list[float] = []
-        for team_id in team_ids:
-            reference = last_synced.get(team_id) or first_sent.get(team_id)
-            if reference is not None:
-                ages.append((now - reference).total_seconds())
+        refused = 0
+        for key, oldest_work in with_work.items():
+            state = states.get(key)
+            if state is not None and state.credential_rejected:
+                refused += 1
+                continue
+            synced = state.last_success_at if state is not None else None
+            reference = max(synced, oldest_work) if synced is not None else oldest_work
+            ages.append((now - reference).total_seconds())
     except Exception as error:  # any failure means "not healthy"
         return Check("sync", False, type(error).__name__)
+    refused_note = (
+        f"; {refused} team kind{'s' if refused != 1 else ''} with a refused credential (not "
+        "counted)"
+        if refused
+        else ""
+    )
     if not ages:
-        return Check("sync", True, "nothing to follow")
+        return Check("sync", True, f"nothing to follow{refused_note}")
     age = max(ages)
     healthy = age <= settings.POLL_HEALTH_MAX_AGE_SECONDS
-    return Check("sync", healthy, f"oldest last successful sync {age:.0f} s ago")
+    return Check("sync", healthy, f"oldest last successful sync {age:.0f} s ago{refused_note}")
 
 
 def run_checks() -> list[Check]:
     return [check_database(), check_broker(), check_sync()]
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz before anything else looks at the request: no host check and no
+    redirect to HTTPS, so the container's own check (plain HTTP to 127.0.0.1) and a load
+    balancer reach it whatever ALLOWED_HOSTS and SECURE_SSL_REDIRECT say. It builds no URL
+    from the request and shows nothing private."""
+
+    path = "/healthz"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info != self.path:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        checks = run_checks()
+        healthy = all(check.ok for check in checks)
+        body = {
+            "status": "ok" if healthy else "failing",
+            "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
+        }
+        response = JsonResponse(body, status=200 if healthy else 503)
+        add_never_cache_headers(response)
+        return response

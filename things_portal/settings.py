@@ -85,11 +85,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers and the container's check reach it over plain HTTP, any Host.
+    "things_portal.health.HealthCheckMiddleware",
     "things_portal.server_timing.ServerTimingMiddleware",
+    "downlinks.middleware.api_time_budget",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, the first to read the body: text that is not UTF-8 gets a 400 in words.
+    "things_portal.request_encoding.request_encoding",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -108,7 +113,9 @@ ROOT_URLCONF = "things_portal.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The site's own templates (base.html, error pages) are things_portal's: every app's
+        # templates, and so the installed package, carry everything a page needs.
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -164,7 +171,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Static files live in the apps (things_portal/static holds the site's CSS, JS and vendored
+# libraries), so the installed package serves them without the source tree.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
@@ -242,6 +250,8 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # Kombu's filesystem transport, writing each message whole before a worker can see it.
+    CELERY_BROKER_TRANSPORT = "things_portal.filesystem_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
@@ -276,8 +286,15 @@ POLL_BACKOFF_MAX_SECONDS = env_int("POLL_BACKOFF_MAX_SECONDS", 600)
 # A create whose outcome is unknown and that is not found on the platform within this long
 # is recorded as not sent.
 RECONCILE_DEADLINE_SECONDS = env_int("RECONCILE_DEADLINE_SECONDS", 900)
-# /healthz reports failing when a team's last successful sync is older than this.
+# /healthz reports failing when a team with work has not synced for this long (several
+# intervals; a team whose credential is refused is reported, not counted).
 POLL_HEALTH_MAX_AGE_SECONDS = env_int("POLL_HEALTH_MAX_AGE_SECONDS", 300)
+# A create still "sending" after this long has lost its process (a crash mid-call): it is
+# treated as outcome unknown and reconciled, never sent again.
+SEND_STUCK_AFTER_SECONDS = env_int("SEND_STUCK_AFTER_SECONDS", 120)
+# A cancellation of unknown outcome is checked by the poller once it is this old: if the
+# downlink still runs, Cancel is offered again.
+CANCEL_SETTLE_SECONDS = env_int("CANCEL_SETTLE_SECONDS", 10)
 CELERY_BEAT_SCHEDULE = {
     "poll-downlinks": {
         "task": "downlinks.tasks.poll_all_teams",
@@ -300,6 +317,9 @@ THINGS_AUDIENCE = env_str("THINGS_AUDIENCE", "things-simulator")
 THINGS_CONNECT_TIMEOUT = env_float("THINGS_CONNECT_TIMEOUT", 3.0)
 THINGS_READ_TIMEOUT = env_float("THINGS_READ_TIMEOUT", 10.0)
 THINGS_RETRY_ATTEMPTS = env_int("THINGS_RETRY_ATTEMPTS", 3)
+# A web request gives up on the API after this long in all (retries and token fetches
+# included), well within the web server's worker timeout (gunicorn.conf.py).
+THINGS_PAGE_DEADLINE_SECONDS = env_float("THINGS_PAGE_DEADLINE_SECONDS", 8.0)
 # The specs state no maximum page size, so ours is a setting.
 THINGS_PAGE_SIZE = env_int("THINGS_PAGE_SIZE", 50)
 # How often pages showing running downlinks refresh themselves.

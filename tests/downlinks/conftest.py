@@ -12,7 +12,7 @@ import html as html_module
 import re
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -64,8 +64,10 @@ def mqtt_body(**changes: Any) -> dict[str, Any]:
 
 
 def lora_form(**changes: str) -> dict[str, str]:
-    """A valid LoRa send form, as a browser posts it."""
+    """A valid LoRa send form, as a browser posts it (each call a new rendering of the form,
+    with its own one-time key)."""
     data = {
+        "submission_key": uuid4().hex,
         "device_id": LORA_DEVICE,
         "payload_format": "hex",
         "payload": "0102",
@@ -80,8 +82,9 @@ def lora_form(**changes: str) -> dict[str, str]:
 
 
 def mqtt_form(**changes: str) -> dict[str, str]:
-    """A valid MQTT send form (a text message), as a browser posts it."""
+    """A valid MQTT send form (a text message), as a browser posts it, with its own key."""
     data = {
+        "submission_key": uuid4().hex,
         "device_id": MQTT_DEVICE,
         "message_type": "text",
         "payload_format": "base64",
@@ -124,6 +127,13 @@ class Dashboard:
         if downlink_id is not None:
             kwargs["downlink_id"] = downlink_id
         return reverse(f"downlinks:{name}", kwargs=kwargs)
+
+    def attempt_url(self, kind: str, record_id: int) -> str:
+        """The page of one send attempt (the portal's record of a create)."""
+        return reverse(
+            "downlinks:attempt",
+            kwargs={"team_slug": self.team.slug, "kind": kind, "record_id": record_id},
+        )
 
     # --- The simulator, from the outside --------------------------------------------------------
 
@@ -303,8 +313,12 @@ def downlink_id_of(response: Any) -> UUID:
 
 
 def form_values(response: Any) -> dict[str, str]:
-    """What a browser would post from the page's first POST form, as the page fills it in."""
-    html = body_of(response)
+    """What a browser would post from the page's send form, as the page fills it in."""
+    return send_form_values(body_of(response))
+
+
+def send_form_values(html: str) -> dict[str, str]:
+    """What a browser would post from the send form in `html` (the CSRF token aside)."""
     form = re.search(r'<form method="post"[^>]*class="send-form".*?</form>', html, re.DOTALL)
     assert form is not None, "no send form on the page"
     markup = form.group(0)

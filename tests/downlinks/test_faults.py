@@ -29,7 +29,6 @@ from tests.downlinks.conftest import (
     TENANT,
     Dashboard,
     banners,
-    form_values,
     make_dashboard,
     page_text,
 )
@@ -145,17 +144,18 @@ def test_a_create_without_a_usable_answer_is_outcome_unknown(
     dash.fault(**rule, method="POST", path=COLLECTIONS[kind])
     form = FORMS[kind](payload="c0ffee" if kind == "lora" else "open sesame")
     response = dash.operator.post(dash.url("send", kind), form)
-    assert response.status_code == 504
-    (banner,) = banners(response)
-    assert banner.startswith("Outcome unknown.")
-    assert words in banner
-    assert (
-        "The downlink may or may not have been created. It will not be sent again automatically"
-        in banner
-    )
-    assert form_values(response) == form  # the input is kept
-    # Recorded and audited as unknown; sent exactly once.
+    # Not the form again, ready to send: the record of this attempt, followed up.
     record = Downlink.objects.get(team=dash.team, kind=kind)
+    assert response.status_code == 302
+    assert response["Location"] == dash.attempt_url(kind, record.pk)
+    page = dash.operator.get(response["Location"])
+    assert page.status_code == 200
+    words_on_page = page_text(page)
+    assert words in words_on_page
+    assert "It is not known whether this downlink was created." in words_on_page
+    assert "The portal does not send it again by itself." in words_on_page
+    assert 'class="send-form"' not in body_of(page)
+    # Recorded and audited as unknown; sent exactly once.
     assert record.send_state == SendState.UNKNOWN
     assert record.remote_id is None
     attempt, outcome = AuditEntry.objects.filter(action=Action.DOWNLINK_SEND).order_by("sequence")
@@ -168,7 +168,7 @@ def test_a_create_without_a_usable_answer_is_outcome_unknown(
 def test_a_timed_out_create_is_never_sent_again(dash: Dashboard, quick_failures: None) -> None:
     dash.fault(kind="timeout", delayMs=3000, method="POST", path="/lora/downlinks", times=1)
     response = dash.operator.post(dash.url("send", "lora"), FORMS["lora"](payload="c0ffee"))
-    assert response.status_code == 504
+    assert response.status_code == 302
     # The simulator carried the create out although its answer was held back.
     listed = dash.viewer.get(dash.url("list", "lora"))
     assert listed.status_code == 200
@@ -288,17 +288,27 @@ def test_a_cancel_that_fails_upstream_is_not_called_a_refusal(
     created = dash.api_create("lora")
     dash.fault(**rule, method="DELETE", path="/lora/downlinks")
     response = dash.operator.post(dash.url("cancel", "lora", created["id"]))
-    assert response.status_code == status
-    (banner,) = banners(response)
-    assert words in banner
-    assert "Not cancelled" not in banner
     assert dash.calls_once_answered("DELETE", "/lora/downlinks") == 1  # never repeated
     entries = AuditEntry.objects.filter(action=Action.DOWNLINK_CANCEL).order_by("sequence")
     assert [(entry.phase, entry.outcome) for entry in entries] == [
         (Phase.ATTEMPT, Outcome.PENDING),
         (Phase.OUTCOME, outcome),
     ]
-    assert 'name="forced"' in body_of(response)  # it can be tried again
+    if outcome == Outcome.UNKNOWN:
+        # It may have been accepted: the downlink's page says it is being checked, and does
+        # not offer Cancel again until the poller has seen whether it took effect.
+        assert response.status_code == 302
+        assert response["Location"] == dash.url("detail", "lora", created["id"])
+        detail = dash.operator.get(response["Location"])
+        assert words in page_text(detail)
+        assert "outcome unknown: the portal checks whether it took effect" in page_text(detail)
+        assert dash.url("cancel", "lora", created["id"]) not in body_of(detail)
+        return
+    assert response.status_code == status
+    (banner,) = banners(response)
+    assert words in banner
+    assert "Not cancelled" not in banner
+    assert 'name="forced"' in body_of(response)  # nothing was sent: it can be tried again
 
 
 # --- The team's credential ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from audit.models import Action, AuditEntry
 from audit.trail import Origin
 from downlinks import selectors, services
-from downlinks.models import Downlink, Kind, SendState, StatusEvent
+from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
 from downlinks.things import (
     LoraDownlink,
     MqttDownlink,
@@ -243,10 +243,16 @@ def new_lora() -> NewLoraDownlink:
 
 def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
     result = services.downlink_send(
-        team=dash.team, kind="lora", new=new_lora(), origin=ORIGIN, user=None
+        submission_key=services.new_submission_key(),
+        team=dash.team,
+        kind="lora",
+        new=new_lora(),
+        origin=ORIGIN,
+        user=None,
     )
     assert result.outcome == "ok"
     assert result.downlink is not None
+    assert result.record is not None
     assert result.record.remote_id == result.downlink.id
     assert result.record.sent_by is None
     assert result.record.sent_by_label == "tests"
@@ -256,9 +262,15 @@ def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
 def test_a_send_without_a_credential_fails_before_any_call(dash: Dashboard) -> None:
     ThingsCredential.objects.filter(team=dash.team).delete()
     result = services.downlink_send(
-        team=dash.team, kind="lora", new=new_lora(), origin=ORIGIN, user=None
+        submission_key=services.new_submission_key(),
+        team=dash.team,
+        kind="lora",
+        new=new_lora(),
+        origin=ORIGIN,
+        user=None,
     )
     assert result.outcome == "failed"
+    assert result.record is not None
     assert result.record.send_state == SendState.FAILED
     assert result.message.endswith("Nothing was sent.")
     assert dash.calls() == 0
@@ -300,8 +312,13 @@ def test_cancel_pending_only_while_the_downlink_runs(record: Downlink) -> None:
     done = lora(id=str(record.remote_id), status="DONE", lastFailureReason="CANCELLED")
     assert selectors.DownlinkRow(running, record).cancel_pending is False
     record.cancel_requested_at = T0
-    assert selectors.DownlinkRow(running, record).cancel_pending is True
-    assert selectors.DownlinkRow(done, record).cancel_pending is False
+    for state in (CancelState.ACCEPTED, CancelState.UNKNOWN):
+        record.cancel_state = state
+        assert selectors.DownlinkRow(running, record).cancel_pending is True
+        assert selectors.DownlinkRow(done, record).cancel_pending is False
+    # Seen by the poller not to have taken effect: Cancel is offered again.
+    record.cancel_state = CancelState.NOT_TAKEN
+    assert selectors.DownlinkRow(running, record).cancel_pending is False
     assert selectors.DownlinkRow(running, None).cancel_pending is False
 
 

@@ -11,7 +11,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from audit.models import Action, AuditEntry, Outcome, Phase
-from downlinks.models import Downlink, Origin, SendState
+from downlinks import polling
+from downlinks.models import CancelState, Downlink, Origin, SendState
 from tests.downlinks.conftest import (
     COLLECTIONS,
     FORMS,
@@ -234,3 +235,73 @@ def test_the_list_offers_cancel_only_to_operators_and_only_while_running(
     assert link not in body_of(dash.viewer.get(dash.url("list", "lora")))
     dash.advance(16)
     assert link not in body_of(dash.operator.get(dash.url("list", "lora")))
+
+
+# --- A cancel whose outcome is unknown --------------------------------------------------------
+
+
+def cancel_outcomes(dash: Dashboard) -> list[tuple[str, str, str]]:
+    entries = AuditEntry.objects.filter(action=Action.DOWNLINK_CANCEL).order_by("sequence")
+    return [(entry.phase, entry.outcome, entry.actor_label) for entry in entries]
+
+
+def test_a_cancel_answered_200_with_a_broken_body_is_outcome_unknown_until_the_poller_looks(
+    dash: Dashboard, settings: Any
+) -> None:
+    settings.CANCEL_SETTLE_SECONDS = 0
+    downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    dash.fault(kind="malformed", method="DELETE", path="/lora/downlinks", times=1)
+
+    response = cancel(dash, "lora", downlink_id)
+
+    # Not "accepted": the spec's only success is 202, and this body says nothing usable.
+    detail_url = dash.url("detail", "lora", downlink_id)
+    assert (response.status_code, response["Location"]) == (302, detail_url)
+    record = Downlink.objects.get(remote_id=downlink_id)
+    assert record.cancel_state == CancelState.UNKNOWN
+    assert cancel_outcomes(dash) == [
+        (Phase.ATTEMPT, Outcome.PENDING, "ferry-operator"),
+        (Phase.OUTCOME, Outcome.UNKNOWN, "ferry-operator"),
+    ]
+    detail = dash.operator.get(detail_url)
+    words = page_text(detail)
+    assert "HTTP 200 instead of 202 Accepted" in words  # the message after the redirect
+    assert "outcome unknown: the portal checks whether it took effect" in words
+    assert dash.url("cancel", "lora", downlink_id) not in body_of(detail)
+    assert dash.api_get("lora", downlink_id)["status"] == "PENDING"  # nothing was cancelled
+
+    # The poller sees it still running: the cancellation did not take effect, and says so.
+    polling.poll_team(dash.team.pk)
+    record.refresh_from_db()
+    assert record.cancel_state == CancelState.NOT_TAKEN
+    assert cancel_outcomes(dash)[-1] == (Phase.OUTCOME, Outcome.FAILED, "poller")
+    detail = dash.operator.get(detail_url)
+    assert "did not take effect: the platform still shows it PENDING" in page_text(detail)
+    assert dash.url("cancel", "lora", downlink_id) in body_of(detail)  # offered again
+
+    # And a second cancel, answered 202, is accepted as usual.
+    assert cancel(dash, "lora", downlink_id).status_code == 302
+    record.refresh_from_db()
+    assert record.cancel_state == CancelState.ACCEPTED
+    assert deletes(dash, "lora") == [False, False]
+
+
+def test_a_cancel_whose_answer_was_lost_but_took_effect_is_settled_by_the_poller(
+    dash: Dashboard, settings: Any, quick_failures: None
+) -> None:
+    settings.CANCEL_SETTLE_SECONDS = 0
+    downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    dash.fault(kind="timeout", delayMs=3000, method="DELETE", path="/lora/downlinks", times=1)
+    assert cancel(dash, "lora", downlink_id).status_code == 302
+    dash.calls_once_answered("DELETE", "/lora/downlinks")  # the held answer has gone out
+    dash.advance(5)  # the simulator carries the cancellation out
+    polling.poll_team(dash.team.pk)
+    record = Downlink.objects.get(remote_id=downlink_id)
+    assert (record.status, record.last_failure_reason) == ("DONE", "CANCELLED")
+    assert record.cancel_state == CancelState.ACCEPTED
+    last = AuditEntry.objects.filter(action=Action.DOWNLINK_CANCEL).order_by("sequence").last()
+    assert last is not None
+    assert (last.outcome, last.summary) == (
+        Outcome.OK,
+        "The cancellation took effect: the downlink ended as CANCELLED",
+    )

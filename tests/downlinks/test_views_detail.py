@@ -232,7 +232,9 @@ def test_the_history_shows_retries_and_the_failure(dash: Dashboard) -> None:
 
 def test_the_audit_entries_of_the_downlink_are_listed(dash: Dashboard) -> None:
     downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
-    other = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    other = downlink_id_of(
+        dash.operator.post(dash.url("send", "lora"), FORMS["lora"](payload="0103"))
+    )
     assert dash.operator.post(dash.url("cancel", "lora", downlink_id)).status_code == 302
     lines = audit_lines(dash.viewer.get(dash.url("detail", "lora", downlink_id)))
     assert [line.split(" — ", 1)[1].split(":")[0:2] for line in lines] == [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -390,8 +391,12 @@ def test_a_problem_from_the_api_is_shown_in_words_with_the_input_kept(
     assert banner.startswith("The Things API refused the downlink.")
     assert "The service answered 400 (a fault injected in the simulator)" in banner
     values = form_values(response)
-    for name, value in {**FORMS[kind](), **changes}.items():
-        assert values.get(name, "") == value, name
+    posted = {**FORMS[kind](), **changes}
+    for name, value in posted.items():
+        if name != "submission_key":
+            assert values.get(name, "") == value, name
+    # The key is spent (nothing was created under it): the form comes back with a new one.
+    assert values["submission_key"] not in ("", posted["submission_key"])
     # Refused, once: not retried, recorded and audited as refused.
     assert dash.calls("POST", COLLECTIONS[kind]) == 1
     record = Downlink.objects.get(team=dash.team, kind=kind)
@@ -421,7 +426,9 @@ def test_clone_prefills_the_lora_form(dash: Dashboard) -> None:
     response = dash.operator.get(f"{dash.url('send', 'lora')}?clone={original['id']}")
     assert response.status_code == 200
     assert f"A copy of the downlink {original['id']} to {LORA_DEVICE}" in page_text(response)
-    assert form_values(response) == {
+    values = form_values(response)
+    assert UUID(values.pop("submission_key"))  # a one-time key of its own
+    assert values == {
         "device_id": LORA_DEVICE,
         "payload_format": "hex",
         "payload": "CAFE01",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 import pytest
 from django.conf import LazySettings
 from playwright.sync_api import Page, expect
@@ -131,3 +132,81 @@ def test_the_preview_keeps_up_with_quick_typing_without_errors(portal: Portal) -
 
     expect(page.locator("#preview")).to_contain_text("6 bytes")
     expect(page.locator("#preview")).to_contain_text("PT2H6M")
+
+
+# --- Exactly once ------------------------------------------------------------------------------
+
+
+def test_a_double_click_on_send_sends_once(portal: Portal) -> None:
+    # The create takes a while, as on a slow day: the second click comes while it is on its way.
+    httpx.post(
+        f"{portal.simulator.url}/_sim/faults",
+        json={"kind": "latency", "delayMs": 1500, "method": "POST", "path": "/lora/downlinks"},
+    ).raise_for_status()
+    page = portal.signed_in(portal.operator)
+    page.goto(portal.team_url("lora/new"))
+    fill_lora(page)
+    send = page.get_by_role("button", name="Send downlink")
+    # What the page did with each press, kept across the navigation that follows.
+    page.evaluate(
+        """() => document.addEventListener("submit", (event) => {
+            const seen = JSON.parse(sessionStorage.getItem("submits") || "[]");
+            seen.push(event.defaultPrevented);
+            sessionStorage.setItem("submits", JSON.stringify(seen));
+            setTimeout(() => sessionStorage.setItem("disabled",
+                String(event.target.querySelector("button[type=submit]").disabled)), 0);
+        })"""
+    )
+
+    send.dblclick()
+
+    expect(page).to_have_url(DETAIL_URL, timeout=15_000)
+    # The second press was held back, and the button was disabled while the first was out.
+    assert page.evaluate("() => sessionStorage.getItem('submits')") == "[false,true]"
+    assert page.evaluate("() => sessionStorage.getItem('disabled')") == "true"
+    creates = [
+        r
+        for r in portal.simulator_requests()
+        if (r["method"], r["path"]) == ("POST", "/lora/downlinks")
+    ]
+    assert len(creates) == 1
+
+
+def test_an_unknown_outcome_lands_on_the_attempt_and_a_resend_asks_first(
+    portal: Portal, settings: LazySettings
+) -> None:
+    portal.problems.expect_status(409, "/lora/new")
+    settings.THINGS_READ_TIMEOUT = 1.0
+    httpx.post(
+        f"{portal.simulator.url}/_sim/faults",
+        json={
+            "kind": "timeout",
+            "delayMs": 3000,
+            "method": "POST",
+            "path": "/lora/downlinks",
+            "times": 1,
+        },
+    ).raise_for_status()
+    page = portal.signed_in(portal.operator)
+    page.goto(portal.team_url("lora/new"))
+    fill_lora(page)
+    page.get_by_role("button", name="Send downlink").click()
+
+    expect(page).to_have_url(re.compile(r"/t/e2e/lora/sent/\d+/$"))
+    expect(page.locator("#attempt-state")).to_have_text("Outcome unknown")
+    expect(page.locator("#attempt-next")).to_contain_text("does not send it again by itself")
+    expect(page.locator("form.send-form")).to_have_count(0)
+
+    # Back to the form, the same message again: what is on its way is shown first.
+    page.goto(portal.team_url("lora/new"))
+    fill_lora(page)
+    page.get_by_role("button", name="Send downlink").click()
+    guard = page.locator("#on-its-way")
+    expect(guard).to_contain_text(f"Already on its way to {DEVICE}")
+    expect(guard.get_by_role("link", name="outcome unknown")).to_be_visible()
+    creates = [
+        r
+        for r in portal.simulator_requests()
+        if r["method"] == "POST" and "/oidc/" not in r["path"]
+    ]
+    assert len(creates) <= 1  # the held create only; nothing new

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
@@ -43,6 +45,7 @@ def test_a_viewer_sees_no_send_or_cancel_controls_and_cannot_post(portal: Portal
     send = page.context.request.post(
         portal.team_url("lora/new"),
         form={
+            "submission_key": uuid4().hex,  # as a rendered form carries
             "device_id": DEVICE,
             "payload_format": "hex",
             "payload": "01",
@@ -75,6 +78,7 @@ def test_the_same_direct_post_by_an_operator_is_sent(portal: Portal) -> None:
     send = page.context.request.post(
         portal.team_url("lora/new"),
         form={
+            "submission_key": uuid4().hex,  # as a rendered form carries
             "device_id": DEVICE,
             "payload_format": "hex",
             "payload": "01",

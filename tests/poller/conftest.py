@@ -23,6 +23,9 @@ PORTAL = Origin.system("tests")
 
 @dataclass(frozen=True)
 class SimulatedTeam:
+    """Sends through the service, each call a deliberate new send (`send_anyway`: the same
+    message twice is what these tests want; the duplicate guard is tested in tests/downlinks)."""
+
     team: Team
     tenant: str
     simulator: RunningSimulator
@@ -35,8 +38,15 @@ class SimulatedTeam:
             retry_limit=retry_limit,
         )
         result = services.downlink_send(
-            team=self.team, kind=Kind.LORA, new=new, origin=PORTAL, user=None
+            submission_key=services.new_submission_key(),
+            send_anyway=True,
+            team=self.team,
+            kind=Kind.LORA,
+            new=new,
+            origin=PORTAL,
+            user=None,
         )
+        assert result.record is not None
         return result.record
 
     def send_mqtt(self, text: str = "reboot") -> Downlink:
@@ -46,8 +56,15 @@ class SimulatedTeam:
             feedback_timeout="PT10M",
         )
         result = services.downlink_send(
-            team=self.team, kind=Kind.MQTT, new=new, origin=PORTAL, user=None
+            submission_key=services.new_submission_key(),
+            send_anyway=True,
+            team=self.team,
+            kind=Kind.MQTT,
+            new=new,
+            origin=PORTAL,
+            user=None,
         )
+        assert result.record is not None
         return result.record
 
 

@@ -7,7 +7,7 @@ from django.conf import LazySettings
 from django.test import Client
 from django.utils import timezone
 
-from downlinks.models import Downlink
+from downlinks.models import Downlink, SyncState
 from downlinks.polling import poll_team
 from teams.models import Role
 from tests.poller.conftest import SimulatedTeam
@@ -71,3 +71,54 @@ def test_the_panel_says_idle_when_nothing_is_followed(simulated_team: SimulatedT
     join(admin, simulated_team.team, Role.ADMIN)
     text = sign_in(Client(), admin).get(f"/t/{simulated_team.team.slug}/sync/").content.decode()
     assert text.count("idle: nothing to follow") == 2
+
+
+def test_a_kind_with_nothing_to_follow_does_not_count_however_old_its_sync(
+    simulated_team: SimulatedTeam, settings: LazySettings, client: Client
+) -> None:
+    """The idle portal that said 503 "oldest last successful sync 1309 s ago": the age was
+    taken over both kinds, the one without work included."""
+    settings.POLL_HEALTH_MAX_AGE_SECONDS = 60
+    simulated_team.send_mqtt()
+    simulated_team.simulator.clock.advance(60)
+    poll_team(simulated_team.team.pk)  # MQTT: DONE, nothing left to follow
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    SyncState.objects.filter(team=simulated_team.team).update(last_success_at=an_hour_ago)
+    assert healthz(client)["http_status"] == 200
+
+    # A first send of another kind, on a team whose last sync is long ago: not behind yet.
+    simulated_team.send_lora()
+    body = healthz(client)
+    assert body["http_status"] == 200
+    assert "oldest last successful sync 0 s ago" in body["checks"]["sync"]["detail"]  # type: ignore[index]
+
+
+def test_a_team_whose_credential_is_refused_is_reported_not_counted(
+    simulated_team: SimulatedTeam, settings: LazySettings, client: Client
+) -> None:
+    settings.POLL_HEALTH_MAX_AGE_SECONDS = 60
+    record = simulated_team.send_lora()
+    Downlink.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert healthz(client)["http_status"] == 503  # behind, for a reason this node can fix
+    SyncState.objects.update_or_create(
+        team=simulated_team.team, kind="lora", defaults={"credential_rejected": True}
+    )
+    body = healthz(client)
+    assert body["http_status"] == 200
+    assert "1 team kind with a refused credential (not counted)" in body["checks"]["sync"]["detail"]  # type: ignore[index]
+
+
+def test_healthz_answers_plain_http_with_any_host_behind_the_https_redirect(
+    db: None, settings: LazySettings, client: Client
+) -> None:
+    """The container's own check: http://127.0.0.1:8000/healthz, with production settings."""
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    answer = client.get("/healthz", HTTP_HOST="127.0.0.1:8000")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+    assert "no-cache" in answer["Cache-Control"]
+    # Every other page still goes to HTTPS, and an unknown host is still refused.
+    assert client.get("/accounts/sign-in/", HTTP_HOST="portal.example.com").status_code == 301
+    assert client.get("/accounts/sign-in/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    assert client.post("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 405

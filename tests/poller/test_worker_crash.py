@@ -9,18 +9,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 
 from downlinks.models import Downlink, StatusEvent, SyncState
 from simulator.lifecycle import Kind as SimulatedKind
 from tests.poller.conftest import SimulatedTeam
 from tests.polling import wait_until
+from tests.services import shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -32,21 +31,10 @@ REDIS_START = [
 ]  # fmt: skip
 
 
-def database_url() -> str:
-    """The test database, for processes outside this one."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db.get("USER") or "postgres")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 def environment(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(),
+        DATABASE_URL=shared_database_url(),
         SECRET_KEY=settings.SECRET_KEY,
         FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
         THINGS_PORTAL_VAR_DIR=str(settings.VAR_DIR),

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from audit.trail import Origin
 from downlinks.models import Downlink, Kind
 from downlinks.services import downlink_send as send
+from downlinks.services import new_submission_key
 from downlinks.things import NewLoraDownlink, NewLoraMessage, NewMqttDownlink, NewMqttTextMessage
 from simulator.config import settings_from_django
 from simulator.store import Store
@@ -154,14 +155,28 @@ class Command(BaseCommand):
                 feedback_timeout="PT1H",
                 retry_limit=retry_limit,
             )
-            send(team=team, kind=Kind.LORA, new=new_lora, origin=origin, user=None)
+            send(
+                team=team,
+                kind=Kind.LORA,
+                new=new_lora,
+                origin=origin,
+                user=None,
+                submission_key=new_submission_key(),
+            )
         for device_id, text in DEMO_MQTT:
             new_mqtt = NewMqttDownlink(
                 device_id=device_id,
                 message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
                 feedback_timeout="PT30M",
             )
-            send(team=team, kind=Kind.MQTT, new=new_mqtt, origin=origin, user=None)
+            send(
+                team=team,
+                kind=Kind.MQTT,
+                new=new_mqtt,
+                origin=origin,
+                user=None,
+                submission_key=new_submission_key(),
+            )
 
     def seed_user(self, demo: DemoUser, password: str, origin: Origin) -> None:
         user_model = get_user_model()
