@@ -113,21 +113,45 @@ class ConnectionCheck:
     message: str
 
 
-def connection_test(*, team: Team, origin: Origin) -> ConnectionCheck:
-    """One real read with the team's credential, reported in words and audited."""
+def _checked(client: ThingsClient) -> ConnectionCheck:
+    """One real read through `client`, in words."""
     try:
-        client = team_client(team)
         client.check_connection()
+    except ThingsError as error:
+        return ConnectionCheck(False, f"The connection failed. {error.describe()}")
+    expires = getattr(client.auth, "token_expires_at", None)
+    until = f" The access token is valid until {expires:%H:%M:%S} UTC." if expires else ""
+    return ConnectionCheck(
+        True, f"Connected: the Things API answered and accepted the credential.{until}"
+    )
+
+
+def connection_test(*, team: Team, origin: Origin) -> ConnectionCheck:
+    """One real read with the team's STORED credential (so its secret goes only to the
+    stored endpoints), reported in words and audited."""
+    try:
+        check = _checked(team_client(team))
     except (NoCredential, DecryptionError) as error:
         check = ConnectionCheck(False, str(error))
-    except ThingsError as error:
-        check = ConnectionCheck(False, f"The connection failed. {error.describe()}")
+    _record_test(team, origin, check, summary=check.message)
+    return check
+
+
+def candidate_test(*, team: Team, candidate: ThingsCredential, origin: Origin) -> ConnectionCheck:
+    """The values an admin is about to save, tried first with a client of their own (never
+    cached, closed after the one read), reported in words and audited."""
+    try:
+        client = _build_client(candidate)
+    except DecryptionError as error:
+        check = ConnectionCheck(False, str(error))
     else:
-        expires = getattr(client.auth, "token_expires_at", None)
-        until = f" The access token is valid until {expires:%H:%M:%S} UTC." if expires else ""
-        check = ConnectionCheck(
-            True, f"Connected: the Things API answered and accepted the credential.{until}"
-        )
+        with client:
+            check = _checked(client)
+    _record_test(team, origin, check, summary=f"Before saving: {check.message}")
+    return check
+
+
+def _record_test(team: Team, origin: Origin, check: ConnectionCheck, *, summary: str) -> None:
     with transaction.atomic():
         record(
             Action.CREDENTIAL_TESTED,
@@ -136,6 +160,5 @@ def connection_test(*, team: Team, origin: Origin) -> ConnectionCheck:
             outcome=Outcome.OK if check.ok else Outcome.FAILED,
             target_kind="credential",
             target_id=team.slug,
-            summary=check.message[:300],
+            summary=summary[:300],
         )
-    return check

@@ -54,7 +54,11 @@ class CredentialForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, credential: ThingsCredential | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        credential: ThingsCredential | None = None,
+        offer_save_anyway: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.credential = credential
         if credential is not None:
@@ -80,6 +84,17 @@ class CredentialForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
+        # Offered once the connection test before saving has failed (e.g. the platform is
+        # down), and read when it comes back ticked.
+        if offer_save_anyway or (self.is_bound and self.data.get("save_anyway")):
+            self.fields["save_anyway"] = forms.BooleanField(
+                required=False,
+                label="Save anyway, although the connection test failed",
+            )
+
+    @property
+    def save_anyway(self) -> bool:
+        return bool(self.cleaned_data.get("save_anyway"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -101,6 +116,29 @@ class CredentialForm(forms.Form):
             and not has_stored_secret
         ):
             self.add_error("static_token", "Enter the bearer token.")
+        secret_field = "client_secret" if kind == AuthKind.CLIENT_CREDENTIALS else "static_token"
+        if (
+            has_stored_secret
+            and self.credential is not None
+            and kind in AuthKind.values
+            and not cleaned.get(secret_field)
+            and secret_field not in self.errors
+        ):
+            moved = self.credential.moves_the_secret(
+                auth_kind=str(kind),
+                api_url=cleaned.get("api_url", ""),
+                tenant_id=cleaned.get("tenant_id", ""),
+                client_id=cleaned.get("client_id", ""),
+                token_url=cleaned.get("token_url", ""),
+                audience=cleaned.get("audience", ""),
+            )
+            if moved:
+                changed = ", ".join(str(self.fields[name].label) for name in moved)
+                self.add_error(
+                    secret_field,
+                    f"You changed {changed}: enter the {self.credential.secret_label} again. "
+                    "The stored one is only ever sent where it was entered for.",
+                )
         return cleaned
 
     def secret(self) -> str | None:

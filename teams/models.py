@@ -58,6 +58,12 @@ class AuthKind(models.TextChoices):
     STATIC_TOKEN = "static_token", "Static bearer token"
 
 
+SECRET_BOUND_FIELDS: dict[AuthKind, tuple[str, ...]] = {
+    AuthKind.STATIC_TOKEN: ("api_url",),
+    AuthKind.CLIENT_CREDENTIALS: ("api_url", "tenant_id", "client_id", "token_url", "audience"),
+}
+
+
 class ThingsCredential(models.Model):
     """How a team reaches the Things API. Secrets are stored encrypted (see teams.crypto) and
     shown only as their last four characters."""
@@ -82,6 +88,35 @@ class ThingsCredential(models.Model):
     @property
     def secret_label(self) -> str:
         return "client secret" if self.auth_kind == AuthKind.CLIENT_CREDENTIALS else "token"
+
+    def moves_the_secret(
+        self,
+        *,
+        auth_kind: str,
+        api_url: str,
+        tenant_id: str = "",
+        client_id: str = "",
+        token_url: str = "",
+        audience: str = "",
+    ) -> list[str]:
+        """What in these values would send the STORED secret somewhere it was not entered
+        for (a new endpoint, or another identity at the same one); empty if nothing would.
+
+        The stored secret may only be kept when none of them changes: otherwise an admin
+        could point the token URL at a listener, keep the secret, and read it there."""
+        if auth_kind != self.auth_kind:
+            return ["auth_kind"]
+        values = {
+            "api_url": api_url,
+            "tenant_id": tenant_id,
+            "client_id": client_id,
+            "token_url": token_url,
+            "audience": audience,
+        }
+        # A static token goes only to the API; a client secret to the token endpoint, for an
+        # identity, and what it buys (an access token) to the API.
+        bound = SECRET_BOUND_FIELDS[AuthKind(auth_kind)]
+        return [name for name in bound if values[name] != getattr(self, name)]
 
     def set_secret(self, plaintext: str) -> None:
         self.secret_ciphertext = crypto.encrypt(plaintext)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from audit.models import Action, Outcome
 from audit.trail import Origin, TeamRef, record
-from teams import crypto
+from teams import connections, crypto
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
 
 
@@ -139,6 +139,60 @@ class CredentialInput:
     audience: str = ""
     secret: str | None = None
 
+    def endpoints(self) -> dict[str, str]:
+        """Where, and as whom, the secret would be sent."""
+        return {
+            "auth_kind": self.auth_kind.value,
+            "api_url": self.api_url,
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "token_url": self.token_url,
+            "audience": self.audience,
+        }
+
+
+def require_secret_where_needed(stored: ThingsCredential | None, data: CredentialInput) -> None:
+    """A stored secret may be kept only where it was entered for (see moves_the_secret)."""
+    if data.secret is not None:
+        return
+    wanted = "client secret" if data.auth_kind == AuthKind.CLIENT_CREDENTIALS else "token"
+    if stored is None or stored.auth_kind != data.auth_kind:
+        raise TeamRuleError(
+            f"Enter the {wanted}: there is no stored one for this kind of credential."
+        )
+    if stored.moves_the_secret(**data.endpoints()):
+        raise TeamRuleError(
+            f"Enter the {wanted} again: the stored one is only ever sent where it was entered for."
+        )
+
+
+@dataclass(frozen=True)
+class CredentialSave:
+    """What became of a save: `saved` the stored credential (None: not saved, because the
+    connection test before it failed and the admin did not say "save anyway")."""
+
+    saved: ThingsCredential | None
+    check: connections.ConnectionCheck
+
+
+def credential_save(
+    *, team: Team, data: CredentialInput, origin: Origin, save_anyway: bool = False
+) -> CredentialSave:
+    """Try the entered values against the API first, then store them; a failing test keeps
+    the old credential unless `save_anyway` (a platform that is down must not block an admin).
+    The stored secret is used for the test only where it may go (else TeamRuleError)."""
+    stored = ThingsCredential.objects.filter(team=team).first()
+    require_secret_where_needed(stored, data)
+    candidate = ThingsCredential(team=team, **data.endpoints())
+    if data.secret is not None:
+        candidate.set_secret(data.secret)
+    elif stored is not None:
+        candidate.secret_ciphertext = stored.secret_ciphertext
+    check = connections.candidate_test(team=team, candidate=candidate, origin=origin)
+    if not check.ok and not save_anyway:
+        return CredentialSave(None, check)
+    return CredentialSave(credential_update(team=team, data=data, origin=origin), check)
+
 
 def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> ThingsCredential:
     with transaction.atomic():
@@ -146,11 +200,7 @@ def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> T
         created = credential is None
         if credential is None:
             credential = ThingsCredential(team=team)
-        if data.secret is None and (created or credential.auth_kind != data.auth_kind):
-            wanted = "client secret" if data.auth_kind == AuthKind.CLIENT_CREDENTIALS else "token"
-            raise TeamRuleError(
-                f"Enter the {wanted}: there is no stored one for this kind of credential."
-            )
+        require_secret_where_needed(None if created else credential, data)
         credential.api_url = data.api_url
         credential.auth_kind = data.auth_kind
         credential.tenant_id = data.tenant_id

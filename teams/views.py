@@ -151,14 +151,32 @@ def credential(request: TeamRequest, team_slug: str) -> HttpResponse:
                 secret=form.secret(),
             )
             try:
-                services.credential_update(
-                    team=request.team, data=data, origin=Origin.from_request(request)
+                outcome = services.credential_save(
+                    team=request.team,
+                    data=data,
+                    origin=Origin.from_request(request),
+                    save_anyway=form.save_anyway,
                 )
             except services.TeamRuleError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "The credential was saved. Test the connection below.")
-                return redirect("teams:credential", team_slug=team_slug)
+                check = outcome.check
+                if outcome.saved is not None and check.ok:
+                    messages.success(request, f"The credential was saved. {check.message}")
+                    return redirect("teams:credential", team_slug=team_slug)
+                if outcome.saved is not None:
+                    messages.warning(
+                        request,
+                        f"The credential was saved without a working connection. {check.message}",
+                    )
+                    return redirect("teams:credential", team_slug=team_slug)
+                form = CredentialForm(request.POST, credential=stored, offer_save_anyway=True)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    f"Not saved: the connection test with these values failed. "
+                    f"{check.message} Check them, or tick “save anyway” below.",
+                )
         status = 400
     else:
         form = CredentialForm(credential=stored)

@@ -211,7 +211,11 @@ def test_canary_secrets_appear_nowhere(simulator: RunningSimulator) -> None:
         # A replaced secret, saved.
         rejected = ThingsCredential.objects.get(team=teams["rejected"])
         url = reverse("teams:credential", kwargs={"team_slug": "canary-rejected"})
-        pages.visit("POST", url, credential_form(rejected, client_secret=replaced_secret))
+        pages.visit(
+            "POST",
+            url,
+            credential_form(rejected, client_secret=replaced_secret, save_anyway="on"),
+        )
         assert ThingsCredential.objects.get(team=teams["rejected"]).secret() == replaced_secret
 
         # The error pages.

@@ -3,6 +3,7 @@ shown write-only, and tested with one real call to the (simulated) Things API.""
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from io import StringIO
 
 import httpx
@@ -220,24 +221,49 @@ def test_the_page_shows_the_secret_masked_to_its_last_four_characters(acme: Grip
     assert "none fetched yet" in page
 
 
-def test_saving_with_an_empty_secret_keeps_the_stored_one(acme: GripTeam) -> None:
+def test_saving_unchanged_values_with_an_empty_secret_keeps_the_stored_one(
+    acme: GripTeam,
+) -> None:
     version = acme.credential.version
-    response = acme.client.post(acme.page_url, acme.form(client_id="acme-portal-2"))
+    response = acme.client.post(acme.page_url, acme.form())
     assert response.status_code == 302
     credential = acme.credential
-    assert credential.client_id == "acme-portal-2"
     assert credential.secret() == CLIENT_SECRET
     assert credential.version == version + 1
     entry = AuditEntry.objects.filter(action=Action.CREDENTIAL_CHANGED).first()
     assert entry is not None
     assert entry.asked["secretChanged"] is False
-    assert entry.asked["clientId"] == "acme-portal-2"
     assert entry.actor_label == "ada"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "label"),
+    [
+        ("client_id", "acme-portal-2", "Client id (the API key's id)"),
+        ("tenant_id", "other-tenant", "GRIP tenant id"),
+        ("audience", "another-app", "Audience (the KPN Things application id)"),
+        ("token_url", "http://127.0.0.1:9/token", "Token URL"),
+        ("api_url", "http://127.0.0.1:9", "Things API URL"),
+    ],
+)
+def test_changing_where_the_secret_goes_needs_it_entered_again(
+    acme: GripTeam, field: str, value: str, label: str
+) -> None:
+    before = acme.credential
+    response = acme.client.post(acme.page_url, acme.form(**{field: value}))
+    assert response.status_code == 400
+    assert f"You changed {label}: enter the client secret again." in unescape(body_of(response))
+    after = acme.credential
+    assert (after.version, getattr(after, field)) == (before.version, getattr(before, field))
+    assert not AuditEntry.objects.filter(action=Action.CREDENTIAL_CHANGED, actor_label="ada")
 
 
 def test_saving_a_new_secret_replaces_the_stored_one(acme: GripTeam) -> None:
     new_secret = "a-brand-new-client-secret-WXYZ"
-    response = acme.client.post(acme.page_url, acme.form(client_secret=new_secret))
+    register_simulator_client(acme.simulator, "acme-tenant", "acme-portal-2", new_secret)
+    response = acme.client.post(
+        acme.page_url, acme.form(client_id="acme-portal-2", client_secret=new_secret)
+    )
     assert response.status_code == 302
     assert acme.credential.secret() == new_secret
     assert acme.credential.secret_hint == "WXYZ"
@@ -245,6 +271,26 @@ def test_saving_a_new_secret_replaces_the_stored_one(acme: GripTeam) -> None:
     assert entry is not None
     assert entry.asked["secretChanged"] is True
     assert new_secret not in repr(entry.asked)
+
+
+def test_values_that_do_not_connect_are_not_saved_unless_saved_anyway(acme: GripTeam) -> None:
+    wrong = "a-secret-the-identity-service-refuses"
+    refused = acme.client.post(acme.page_url, acme.form(client_secret=wrong))
+    assert refused.status_code == 400
+    page = body_of(refused)
+    assert "Not saved: the connection test with these values failed." in page
+    assert "the client id or client secret was not accepted" in page
+    assert 'name="save_anyway"' in page
+    assert acme.credential.secret() == CLIENT_SECRET
+    tested = AuditEntry.objects.filter(action=Action.CREDENTIAL_TESTED).first()
+    assert tested is not None
+    assert (tested.outcome, tested.summary[:14]) == (Outcome.FAILED, "Before saving:")
+    # The platform may be down: the admin can still save, and is told it did not connect.
+    anyway = acme.client.post(
+        acme.page_url, acme.form(client_secret=wrong, save_anyway="on"), follow=True
+    )
+    assert "The credential was saved without a working connection." in body_of(anyway)
+    assert acme.credential.secret() == wrong
 
 
 def test_switching_to_a_static_token_needs_the_token(acme: GripTeam) -> None:
