@@ -7,6 +7,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from accounts.lockout import locked_across_addresses
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -51,5 +52,9 @@ def audit_lockout(
             None, (username or "")[:150], ip_address or origin.ip_address, origin.user_agent
         ),
         outcome=Outcome.REFUSED,
-        summary="Too many failed sign-ins from this address",
+        summary=(
+            "Too many failed sign-ins for this username, from several addresses"
+            if locked_across_addresses(request)
+            else "Too many failed sign-ins from this address"
+        ),
     )

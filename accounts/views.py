@@ -14,6 +14,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.lockout import locked_across_addresses
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -21,9 +22,11 @@ from audit.trail import Origin, record
 def locked_out(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
-    """django-axes calls this when a username is locked out on this address."""
+    """django-axes calls this when a username is locked out, on this address or on all."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    context = {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}
+    across = locked_across_addresses(request)
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT if across else settings.AXES_FAILURE_LIMIT
+    context = {"minutes": minutes, "failure_limit": limit, "across_addresses": across}
     response = render(request, "accounts/locked_out.html", context, status=429)
     if request.headers.get("HX-Request") == "true":
         # htmx swaps this page over whatever asked, so it is read instead of lost.

@@ -3,6 +3,7 @@ so a rolled-back change leaves no entry and a committed one always has its entry
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
+from python_ipware import IpWare
 
 from audit.chain import GENESIS_HASH, entry_hash
 from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
+from downlinks.things.redaction import redact
 
 SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api[_-]?key", re.IGNORECASE)
 # Names that match the pattern but hold an address, not a secret (a credential's tokenUrl).
@@ -58,18 +61,48 @@ class TeamRef:
     label: str
 
 
+FORWARDED_FOR = "HTTP_X_FORWARDED_FOR"
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; behind our own TLS proxy, the address that proxy saw."""
-    if getattr(settings, "BEHIND_TLS_PROXY", False):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, always a valid IP (in python-ipware's normal form) or None.
+
+    With TRUSTED_PROXY_COUNT = 0 it is the socket's peer (REMOTE_ADDR) and X-Forwarded-For is
+    not read. With N > 0 proxies in front, each appending the address it saw, it is the Nth
+    entry from the end of X-Forwarded-For: the address our outermost proxy saw. Entries before
+    those are whatever the client sent and are ignored. A header our proxies cannot have
+    written (fewer than N entries, or one of the last N not an IP) falls back to REMOTE_ADDR.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        entries = request.META.get(FORWARDED_FOR, "").split(",")
+        if len(entries) >= proxies:
+            address = _only_address(FORWARDED_FOR, ",".join(entries[-proxies:]), proxies)
+            if address is not None:
+                return address
+    return _only_address("REMOTE_ADDR", request.META.get("REMOTE_ADDR", ""), 1)
 
 
-def client_ip_for_axes(request: HttpRequest) -> str:
+def client_ip_for_axes(request: HttpRequest) -> str | None:
     """django-axes asks for the address in the same way, so lockouts and audit entries agree."""
-    return client_ip(request) or ""
+    return client_ip(request)
+
+
+@functools.cache
+def _resolver(header: str, entries: int) -> IpWare:
+    # One header only: python-ipware's default list holds headers any client can set.
+    return IpWare(precedence=(header,), proxy_count=entries - 1)
+
+
+def _only_address(header: str, value: str, entries: int) -> str | None:
+    """The first of exactly `entries` comma-separated addresses, or None when any of them is
+    not an IP (strict: one bad entry rejects the whole value) or is never a client's address
+    (unspecified, multicast, reserved)."""
+    address, _ = _resolver(header, entries).get_client_ip({header: value}, strict=True)
+    if address is None:
+        return None
+    # Without an IPv6 zone (fe80::1%eth0): PostgreSQL's inet, where axes keeps it, has none.
+    return str(address).partition("%")[0]
 
 
 def _looks_secret(key: str, value: Any) -> bool:
@@ -89,9 +122,11 @@ def scrubbed(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [scrubbed(item) for item in value]
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, str):
+        return redact(value)  # anything shaped like a bearer token or JWT
+    if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    return redact(str(value))
 
 
 def stored_address(address: str | None) -> str | None:
