@@ -22,6 +22,7 @@ import jwt
 from pydantic import SecretStr
 
 from downlinks.things.errors import ThingsAuthError
+from downlinks.things.redaction import redact
 
 TOKEN_REQUEST_EXTENSION: Final = "things_token_request"  # noqa: S105 - a name, not a secret
 """Set in the extensions of the requests that fetch a token, so the client can tell them apart."""
@@ -62,6 +63,10 @@ class StaticBearerToken(httpx.Auth):
     def token_expires_at(self) -> datetime | None:
         """When the token expires according to its `exp` claim (None if it is not a JWT)."""
         return _jwt_expiry(self._token.get_secret_value())
+
+    def secrets(self) -> list[str]:
+        """What must never come back out of this client (see redaction.py)."""
+        return [self._token.get_secret_value()]
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
@@ -242,6 +247,11 @@ class ClientCredentials(httpx.Auth):
             return expiry.timestamp() - fetched_at
         return FALLBACK_TOKEN_LIFETIME
 
+    def secrets(self) -> list[str]:
+        """What must never come back out of this client: the client secret, the access token."""
+        token = self._token
+        found = [self._client_secret.get_secret_value()]
+        return [*found, token.value.get_secret_value()] if token is not None else found
+
     def _redact(self, text: str) -> str:
-        secret = self._client_secret.get_secret_value()
-        return text.replace(secret, "**********") if secret else text
+        return redact(text, self.secrets())

@@ -47,6 +47,7 @@ from downlinks.things.models import (
     Problem,
     SearchFilters,
 )
+from downlinks.things.redaction import redact, redact_json
 from downlinks.things.retry import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("downlinks.things")
@@ -92,8 +93,8 @@ def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
         return None
 
 
-def _snippet(response: httpx.Response) -> str:
-    return response.text[:200]
+def _snippet(response: httpx.Response, secrets: list[str]) -> str:
+    return redact(response.text[:2000], secrets)[:200]
 
 
 def _within(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
@@ -193,6 +194,11 @@ class ThingsClient:
         self.lora._search(SearchFilters(limit=1), retry=RetryPolicy.never())
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def known_secrets(self) -> list[str]:
+        """The auth's secrets, to take out of whatever upstream says (see redaction.py)."""
+        known = getattr(self.auth, "secrets", None)
+        return list(known()) if callable(known) else []
 
     def same_origin_url(self, link: str) -> httpx.URL:
         """`link` (absolute or relative) as a URL, if it points at the base URL's origin."""
@@ -400,7 +406,7 @@ class ThingsClient:
                 path=path,
                 status_code=status,
                 reason=f"unexpected HTTP {status}",
-                snippet=_snippet(response),
+                snippet=_snippet(response, self.known_secrets()),
             )
         problem: Problem | None = None
         try:
@@ -409,7 +415,7 @@ class ThingsClient:
             body = None
         if isinstance(body, dict):
             try:
-                problem = Problem.model_validate(body)
+                problem = Problem.model_validate(redact_json(body, self.known_secrets()))
             except ValidationError:
                 problem = None
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=policy.clock())
@@ -438,9 +444,12 @@ class ThingsClient:
         except RecursionError:  # from the JSON parser or the validation, of a silly depth
             raise unusable("the JSON is nested too deeply") from None
         except ValidationError as exc:
-            raise unusable(_first_error(exc), _snippet(response)) from None
+            snippet = _snippet(response, self.known_secrets())
+            raise unusable(_first_error(exc), snippet) from None
         except ValueError:
-            raise unusable("the body is not JSON", _snippet(response)) from None
+            raise unusable(
+                "the body is not JSON", _snippet(response, self.known_secrets())
+            ) from None
 
 
 def _fits(budget: Budget | None, delay: float) -> bool:
@@ -531,7 +540,7 @@ class DownlinkResource[
                 path=response.request.url.path,
                 status_code=response.status_code,
                 reason=f"HTTP {response.status_code} instead of 202 Accepted",
-                snippet=_snippet(response),
+                snippet=_snippet(response, self._client.known_secrets()),
             )
 
     def _one(self, downlink_id: UUID | str) -> str:
