@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from audit.models import AuditEntry
+from things_portal.visible_text import make_visible
 
 CSV_COLUMNS = (
     "sequence",
@@ -37,7 +38,9 @@ class _Line:
 
 
 def _safe(value: object) -> str:
-    text = "" if value is None else str(value)
+    """A cell a spreadsheet shows as text: invisible and bidi characters written out as on the
+    pages (`⟨U+202E⟩`: a CSV has no `<bdi>`), and a would-be formula quoted."""
+    text = make_visible("" if value is None else str(value))
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 

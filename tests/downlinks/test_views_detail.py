@@ -22,6 +22,7 @@ from tests.downlinks.conftest import (
     lora_body,
     mqtt_body,
     page_text,
+    text_of,
 )
 from tests.downlinks.test_views_list import hex_of, server_timing
 from tests.teams.capture import body_of
@@ -36,7 +37,7 @@ def facts(response: Any) -> dict[str, str]:
 
 
 def page_text_of(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+    return text_of(fragment)
 
 
 def history(response: Any) -> list[list[str]]:
@@ -310,7 +311,7 @@ def test_the_detail_refreshes_itself_only_while_running(dash: Dashboard, kind: s
         assert "Succeeded" in page_text(response)
 
 
-def test_the_detail_reports_where_its_time_went(dash: Dashboard) -> None:
+def test_the_detail_reports_where_its_time_went(dash: Dashboard, server_timing_on: None) -> None:
     created = dash.api_create("mqtt")
     response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
     timing = server_timing(response["Server-Timing"])

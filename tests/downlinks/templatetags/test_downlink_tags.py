@@ -1,0 +1,90 @@
+"""The list's row renderer, pinned: the HTML it writes for a LoRa and an MQTT row, with text
+from the API that must be escaped, made visible and isolated as `|untrusted` does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template import Context, Template
+from django.utils import timezone
+
+from downlinks.models import Downlink
+from downlinks.selectors import DownlinkRow
+from downlinks.things import LoraDownlink, MqttDownlink
+from teams.models import Team
+
+LORA_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000001"
+MQTT_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000002"
+
+
+def rows_html(kind: str, rows: list[DownlinkRow], *, can_operate: bool = True) -> str:
+    context = {
+        "active_team": Team(slug="ferry", name="Ferry"),
+        "kind": kind,
+        "can_operate": can_operate,
+        "rows": rows,
+    }
+    with timezone.override("Europe/Amsterdam"):
+        return Template("{% load downlink_tags %}{% downlink_rows rows %}").render(Context(context))
+
+
+def common(downlink_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": downlink_id,
+        "status": "EXECUTING",
+        "deviceId": "imei:350266800610993",
+        "createdAt": "2026-01-10T12:00:00Z",
+        "modifiedAt": "2026-01-10T12:00:05Z",
+        "feedbackTimeout": "PT1H",
+        **changes,
+    }
+
+
+def test_an_mqtt_row_with_text_from_the_api() -> None:
+    downlink = MqttDownlink.model_validate(
+        common(
+            MQTT_ID,
+            dryRun=True,
+            message={"type": "text", "payload": "<b>hi</b>\u200b", "topic": "abc\u202egnp.exe"},
+        )
+    )
+    record = Downlink(sent_by_label="ferry-\u2067operator")
+    assert rows_html("mqtt", [DownlinkRow(downlink, record)]) == (
+        f'<tr id="row-{MQTT_ID}" data-status="EXECUTING">\n'
+        f'  <td><a href="/t/ferry/mqtt/{MQTT_ID}/"><bdi>imei:350266800610993</bdi></a>'
+        ' <small class="tag">dry run</small></td>\n'
+        '  <td><span class="status status-executing"><bdi>Executing</bdi></span></td>\n'
+        '  <td class="payload"><bdi>“&lt;b&gt;hi&lt;/b&gt;⟨U+200B⟩”</bdi></td>\n'
+        "  <td><bdi>abc⟨U+202E⟩gnp.exe</bdi></td>\n"
+        '  <td><time datetime="2026-01-10T13:00:00+01:00">10 Jan 13:00:00</time></td>\n'
+        '  <td><time datetime="2026-01-10T13:00:05+01:00">10 Jan 13:00:05</time></td>\n'
+        "  <td><bdi>ferry-⟨U+2067⟩operator</bdi></td>\n"
+        f'  <td class="actions"><a href="/t/ferry/mqtt/new?clone={MQTT_ID}">Clone</a>\n'
+        f'<a href="/t/ferry/mqtt/{MQTT_ID}/cancel" class="cancel-link">Cancel</a></td>\n'
+        "</tr>\n"
+    )
+
+
+def test_a_lora_row_from_elsewhere_for_a_viewer() -> None:
+    downlink = LoraDownlink.model_validate(
+        common(
+            LORA_ID,
+            status="DONE",
+            lastFailureReason="EVICTED",
+            retryCount=1,
+            retryLimit=3,
+            message={"payloadHex": "0102ab", "fPort": 7},
+        )
+    )
+    assert rows_html("lora", [DownlinkRow(downlink, None)], can_operate=False) == (
+        f'<tr id="row-{LORA_ID}" data-status="DONE">\n'
+        f'  <td><a href="/t/ferry/lora/{LORA_ID}/"><bdi>imei:350266800610993</bdi></a></td>\n'
+        '  <td><span class="status status-failed"><bdi>Failed: EVICTED</bdi></span></td>\n'
+        '  <td class="payload"><bdi>0102AB (3 bytes)</bdi></td>\n'
+        "  <td>7</td><td>1 of 3</td>\n"
+        '  <td><time datetime="2026-01-10T13:00:00+01:00">10 Jan 13:00:00</time></td>\n'
+        '  <td><time datetime="2026-01-10T13:00:05+01:00">10 Jan 13:00:05</time></td>\n'
+        "  <td></td>\n"
+        '  <td class="actions"></td>\n'
+        "</tr>\n"
+    )
