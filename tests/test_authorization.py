@@ -251,6 +251,14 @@ def call(
     return client.post(url, data or {})
 
 
+def assert_kept_private(response: HttpResponseBase) -> None:
+    """What a signed-in person is answered is not stored by the browser or a proxy, and
+    tells nothing of the portal's insides."""
+    assert "no-store" in response.get("Cache-Control", ""), response.get("Cache-Control")
+    assert response.get("Permissions-Policy", "").startswith("accelerometer=()")
+    assert "Server-Timing" not in response
+
+
 def is_sent_to_sign_in(response: HttpResponseBase) -> bool:
     return response.status_code == 302 and str(response["Location"]).startswith(
         f"{SIGN_IN_URL}?next="
@@ -398,6 +406,7 @@ def test_public_routes_answer_anonymous(
 ) -> None:
     response = call(client, method, url_of(name, world.alpha.objects))
     assert response.status_code == 200
+    assert response.get("Permissions-Policy", "").startswith("accelerometer=()")
 
 
 # --- Other teams ------------------------------------------------------------------------------
@@ -527,6 +536,7 @@ def test_each_role_is_allowed_or_refused_as_specified(
     response = call(
         client, method, url_of(name, world.alpha.objects), rule.data(world.alpha.objects)
     )
+    assert_kept_private(response)
     outcome = expected(rule, who)
     if outcome == "allowed":
         assert_allowed(response)

@@ -3,10 +3,12 @@ behind the poller is."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import constant_time_compare
 
 from things_portal.celery import app as celery_app
 
@@ -95,8 +97,11 @@ def run_checks() -> list[Check]:
 class HealthCheckMiddleware:
     """Answers /healthz before anything else looks at the request: no host check and no
     redirect to HTTPS, so the container's own check (plain HTTP to 127.0.0.1) and a load
-    balancer reach it whatever ALLOWED_HOSTS and SECURE_SSL_REDIRECT say. It builds no URL
-    from the request and shows nothing private."""
+    balancer reach it whatever ALLOWED_HOSTS and SECURE_SSL_REDIRECT say.
+
+    Anyone is told only whether this node can serve (the status code and a word). The details
+    (the database vendor, the broker, how far the poller is behind) need `Authorization:
+    Bearer <HEALTHZ_TOKEN>` or a staff member's session."""
 
     path = "/healthz"
 
@@ -110,10 +115,29 @@ class HealthCheckMiddleware:
             return HttpResponseNotAllowed(["GET", "HEAD"])
         checks = run_checks()
         healthy = all(check.ok for check in checks)
-        body = {
-            "status": "ok" if healthy else "failing",
-            "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
-        }
+        body: dict[str, object] = {"status": "ok" if healthy else "failing"}
+        if may_see_details(request):
+            body["checks"] = {
+                check.name: {"ok": check.ok, "detail": check.detail} for check in checks
+            }
         response = JsonResponse(body, status=200 if healthy else 503)
         add_never_cache_headers(response)
         return response
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """The operators' token, or a staff member signed in (read from the session cookie here:
+    this runs before the session and authentication middleware)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user
+
+    token = settings.HEALTHZ_TOKEN
+    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme == "Bearer" and constant_time_compare(offered.strip(), token):
+        return True
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return False
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(session_key)
+    return bool(getattr(get_user(request), "is_staff", False))

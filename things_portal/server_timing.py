@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
@@ -71,6 +72,8 @@ class ServerTimingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not settings.SERVER_TIMING:  # off in production: it would tell anyone our insides
+            return self.get_response(request)
         timings = Timings()
         token = _current.set(timings)
         started = time.perf_counter()

@@ -20,7 +20,11 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("THINGS_PORTAL_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The portal's own files (the SQLite database with its sessions, generated keys, the
+# filesystem broker) are for the portal's user only.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if VAR_DIR.stat().st_uid == os.getuid() and VAR_DIR.stat().st_mode & 0o077:
+    VAR_DIR.chmod(0o700)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -98,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After authentication: no-store on what a signed-in person sees; Permissions-Policy.
+    "things_portal.security_headers.security_headers",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages middleware: signing out an idle session leaves a message.
     "accounts.middleware.IdleTimeoutMiddleware",
@@ -195,9 +201,18 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-# Behind our own TLS-terminating proxy: trust its X-Forwarded-Proto and X-Forwarded-For.
+# Behind our own TLS-terminating proxy: trust its X-Forwarded-Proto.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# How many proxies of ours stand in front, each appending the address it saw to
+# X-Forwarded-For (audit.trail.client_ip). 0: the socket's address only, the header is ignored.
+# Default: one behind our TLS proxy, else none. Only safe when the port is reachable through
+# those proxies alone (docker-compose.yml publishes it on 127.0.0.1).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+if TRUSTED_PROXY_COUNT < 0:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}.")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -212,10 +227,14 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 10) * 3600
 SESSION_COOKIE_NAME = "portal_session"
 
-# Brute-force protection (django-axes): lock a username on one address after repeated failures.
+# Brute-force protection (django-axes): lock a username on one address after
+# AXES_FAILURE_LIMIT failures, and on every address after AXES_USERNAME_FAILURE_LIMIT failures
+# from any addresses (accounts.lockout), so rotating addresses does not help.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.PortalAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "audit.trail.client_ip_for_axes"
@@ -335,6 +354,14 @@ SIMULATOR_CLOCK_OFFSET_SECONDS = env_float("SIMULATOR_CLOCK_OFFSET_SECONDS", 0.0
 SIMULATOR_LATENCY_MS = env_float("SIMULATOR_LATENCY_MS", 0.0)
 # Empty: the simulator generates a key once and keeps it in its database.
 SIMULATOR_SIGNING_KEY = env_str("SIMULATOR_SIGNING_KEY", "")
+
+# /healthz tells anyone only whether this node can serve; with this as a bearer token (or a
+# staff session) it also says why. Empty: details for staff sessions only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+
+# Where a response's time went (Things API, database, total), as a Server-Timing header: for
+# developers (make run turns it on); it tells anyone how many queries a page makes.
+SERVER_TIMING = env_bool("SERVER_TIMING", DEBUG)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -20,6 +20,8 @@ from tests.downlinks.conftest import Dashboard, downlink_id_of, lora_body, lora_
 from tests.teams.capture import body_of
 from tests.teams.world import sign_in
 
+pytestmark = pytest.mark.usefixtures("server_timing_on")  # the budget is read from it
+
 QUERY_BUDGET = 10
 HTMX = {"HX-Request": "true"}
 WHOLE: dict[str, str] = {}
