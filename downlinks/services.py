@@ -247,9 +247,6 @@ def downlink_send(
     """
     wire = new.to_wire()
     summary = payload_summary(kind, wire)
-    first = Downlink.objects.filter(team=team, submission_key=submission_key).first()
-    if first is not None:
-        return SendResult(first, None, repeated=True)
     on_its_way = (
         []
         if new.dry_run
@@ -257,6 +254,11 @@ def downlink_send(
             team=team, kind=kind, device_id=new.device_id, message=wire.get("message", {})
         )
     )
+    # After the guard (which may ask the API): a submission of the same form that arrived
+    # meanwhile is found here, and shown as what it is, not as something else on its way.
+    first = Downlink.objects.filter(team=team, submission_key=submission_key).first()
+    if first is not None:
+        return SendResult(first, None, repeated=True)
     if on_its_way and not send_anyway:
         return SendResult(None, None, on_its_way=on_its_way)
     asked = audit_asked(kind, wire)
