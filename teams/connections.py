@@ -5,6 +5,7 @@ requests in this process. A changed credential has a new version, so its old cli
 and a new one built.
 """
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,14 +18,20 @@ from audit.models import Action, Outcome
 from audit.trail import Origin, TeamRef, record
 from downlinks.things import (
     ClientCredentials,
+    GuardedTransport,
+    OutboundPolicy,
     RetryPolicy,
     StaticBearerToken,
+    ThingsAuthError,
     ThingsClient,
     ThingsError,
+    ThingsTransportError,
 )
 from teams.crypto import DecryptionError
 from teams.models import AuthKind, Team, ThingsCredential
 from things_portal.server_timing import observe_api_request
+
+logger = logging.getLogger(__name__)
 
 
 class NoCredential(Exception):
@@ -49,6 +56,11 @@ def _timeout() -> httpx.Timeout:
     )
 
 
+def outbound_policy() -> OutboundPolicy:
+    """Where the portal may send requests (THINGS_ALLOWED_HOSTS)."""
+    return OutboundPolicy.of(settings.THINGS_ALLOWED_HOSTS)
+
+
 def _build_client(credential: ThingsCredential) -> ThingsClient:
     auth: httpx.Auth
     if credential.auth_kind == AuthKind.CLIENT_CREDENTIALS:
@@ -67,6 +79,7 @@ def _build_client(credential: ThingsCredential) -> ThingsClient:
         timeout=_timeout(),
         retry=RetryPolicy(max_attempts=settings.THINGS_RETRY_ATTEMPTS),
         observer=observe_api_request,
+        transport=GuardedTransport(outbound_policy()),
     )
 
 
@@ -114,9 +127,19 @@ class ConnectionCheck:
 
 
 def _checked(client: ThingsClient) -> ConnectionCheck:
-    """One real read through `client`, in words."""
+    """One real read through `client`, in words. A failure to connect is one sentence,
+    whatever its kind (the detail is logged): an admin's test must not tell a closed port from
+    an open one, nor quote a service that is not the Things API."""
     try:
         client.check_connection()
+    except (ThingsTransportError, ThingsAuthError) as error:
+        if isinstance(error, ThingsAuthError) and error.status_code is not None:
+            return ConnectionCheck(False, f"The connection failed. {error.describe()}")
+        logger.warning("connection test to %s failed: %s", client.base_url.host, error)
+        return ConnectionCheck(
+            False,
+            f"The connection failed. Could not reach the Things API at {client.base_url.host}.",
+        )
     except ThingsError as error:
         return ConnectionCheck(False, f"The connection failed. {error.describe()}")
     expires = getattr(client.auth, "token_expires_at", None)

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from audit.models import Action
+from teams.connections import outbound_policy
 from teams.models import AuthKind, Role, ThingsCredential
 from things_portal.form_fields import DateTimeLocalField, require_later
 
@@ -91,6 +92,22 @@ class CredentialForm(forms.Form):
                 required=False,
                 label="Save anyway, although the connection test failed",
             )
+
+    def clean_api_url(self) -> str:
+        return self._allowed(self.cleaned_data["api_url"])
+
+    def clean_token_url(self) -> str:
+        value: str = self.cleaned_data.get("token_url") or ""
+        if value:
+            self._allowed(value.replace("{tenant_id}", "x"))
+        return value
+
+    @staticmethod
+    def _allowed(url: str) -> str:
+        refusal = outbound_policy().refusal(url)
+        if refusal is not None:
+            raise forms.ValidationError(refusal)
+        return url
 
     @property
     def save_anyway(self) -> bool:

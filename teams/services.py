@@ -151,6 +151,18 @@ class CredentialInput:
         }
 
 
+def require_allowed_urls(data: CredentialInput) -> None:
+    """The API and token URLs must point where the portal may call (THINGS_ALLOWED_HOSTS)."""
+    policy = connections.outbound_policy()
+    urls = [("API URL", data.api_url)]
+    if data.auth_kind == AuthKind.CLIENT_CREDENTIALS:
+        urls.append(("token URL", data.token_url.replace("{tenant_id}", data.tenant_id or "x")))
+    for name, url in urls:
+        refusal = policy.refusal(url)
+        if refusal is not None:
+            raise TeamRuleError(f"The {name}: {refusal}")
+
+
 def require_secret_where_needed(stored: ThingsCredential | None, data: CredentialInput) -> None:
     """A stored secret may be kept only where it was entered for (see moves_the_secret)."""
     if data.secret is not None:
@@ -182,6 +194,7 @@ def credential_save(
     the old credential unless `save_anyway` (a platform that is down must not block an admin).
     The stored secret is used for the test only where it may go (else TeamRuleError)."""
     stored = ThingsCredential.objects.filter(team=team).first()
+    require_allowed_urls(data)
     require_secret_where_needed(stored, data)
     candidate = ThingsCredential(team=team, **data.endpoints())
     if data.secret is not None:
@@ -200,6 +213,7 @@ def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> T
         created = credential is None
         if credential is None:
             credential = ThingsCredential(team=team)
+        require_allowed_urls(data)
         require_secret_where_needed(None if created else credential, data)
         credential.api_url = data.api_url
         credential.auth_kind = data.auth_kind

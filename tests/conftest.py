@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -48,6 +49,13 @@ def _fresh_api_clients() -> Iterator[None]:
     forget_clients()
 
 
+@pytest.fixture(autouse=True)
+def _example_hosts_allowed(settings: Any) -> None:
+    """Tests that only store a credential name hosts under .example.test (a name reserved for
+    tests, RFC 2606); the outbound policy allows them besides the simulator's host."""
+    settings.THINGS_ALLOWED_HOSTS = [*settings.THINGS_ALLOWED_HOSTS, ".example.test"]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_without_manifest() -> Iterator[None]:
     """Production serves hashed static files from a manifest built by collectstatic; tests
@@ -57,6 +65,14 @@ def _static_files_without_manifest() -> Iterator[None]:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     with override_settings(STORAGES=storages):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_trail_flushable() -> Iterator[None]:
+    """Transactional tests end with `flush`, which refuses to empty the audit trail unless
+    AUDIT_ALLOW_FLUSH is on (audit/management/commands/flush.py): on for the tests only."""
+    with override_settings(AUDIT_ALLOW_FLUSH=True):
         yield
 
 

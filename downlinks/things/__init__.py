@@ -74,6 +74,7 @@ from downlinks.things.models import (
     parse_sort,
     same_device_key,
 )
+from downlinks.things.outbound import AddressRefused, GuardedTransport, OutboundPolicy
 from downlinks.things.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "KNOWN_STATUSES",
     "MIN_FEEDBACK_TIMEOUT",
     "PRODUCTION_BASE_URL",
+    "AddressRefused",
     "Base64String",
     "Budget",
     "ClientCredentials",
@@ -95,6 +97,7 @@ __all__ = [
     "FPort",
     "FailureReason",
     "FeedbackTimeout",
+    "GuardedTransport",
     "HexPayload",
     "LoraDownlink",
     "LoraDownlinks",
@@ -112,6 +115,7 @@ __all__ = [
     "NewMqttDownlink",
     "NewMqttMessage",
     "NewMqttTextMessage",
+    "OutboundPolicy",
     "Page",
     "Problem",
     "RequestRecord",
