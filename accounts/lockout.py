@@ -48,3 +48,17 @@ class PortalAxesHandler(AxesDatabaseHandler):  # type: ignore[misc]
             )
         setattr(request, LOCKED_ACROSS_ADDRESSES, across)
         return limit if across else failures
+
+
+def lockout_begins(request: HttpRequest, username: str) -> bool:
+    """Whether the failure just recorded is the one that locked `username` (axes signals a
+    lockout again for every refused attempt while the lock lasts).
+
+    Each refused attempt is counted too (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT), so
+    the count equals the limit only once per lock: on this address, axes' own count; across
+    addresses (for which `get_failures` reports the limit itself), the username's total.
+    """
+    if locked_across_addresses(request):
+        return username_failures(request, username) == settings.AXES_USERNAME_FAILURE_LIMIT
+    failures = getattr(request, "axes_failures_since_start", None)
+    return failures == settings.AXES_FAILURE_LIMIT

@@ -1,13 +1,16 @@
-"""Sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail."""
+"""Sign-ins, failed sign-ins, lockouts and sign-outs go to the audit trail; a lockout also
+ends the locked person's sessions."""
 
 from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from accounts.lockout import locked_across_addresses
+from accounts.lockout import locked_across_addresses, lockout_begins
+from accounts.services import user_sessions_end
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -45,16 +48,25 @@ def audit_failed_sign_in(
 def audit_lockout(
     sender: object, request: HttpRequest, username: str, ip_address: str, **kwargs: Any
 ) -> None:
+    """When the lock begins, every session of that username ends too: whoever is guessing may
+    have been right before. Later refused attempts end nothing, or anyone could keep the
+    person signed out by guessing on (they can sign in again from an address not locked)."""
+    username = (username or "")[:150]
     origin = Origin.from_request(request)
-    record(
-        Action.LOCKED_OUT,
-        origin=Origin(
-            None, (username or "")[:150], ip_address or origin.ip_address, origin.user_agent
-        ),
-        outcome=Outcome.REFUSED,
-        summary=(
-            "Too many failed sign-ins for this username, from several addresses"
-            if locked_across_addresses(request)
-            else "Too many failed sign-ins from this address"
-        ),
-    )
+    with transaction.atomic():
+        ended = (
+            user_sessions_end(username=username)
+            if username and lockout_begins(request, username)
+            else None
+        )
+        record(
+            Action.LOCKED_OUT,
+            origin=Origin(None, username, ip_address or origin.ip_address, origin.user_agent),
+            outcome=Outcome.REFUSED,
+            summary=(
+                "Too many failed sign-ins for this username, from several addresses"
+                if locked_across_addresses(request)
+                else "Too many failed sign-ins from this address"
+            ),
+            answered={"sessions_ended": ended} if ended is not None else None,
+        )

@@ -9,4 +9,12 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="sign_out"),
     path("password/", views.password_change, name="password_change"),
     path("password/changed/", views.password_changed, name="password_changed"),
+    path("password/reset/", views.password_reset, name="password_reset"),
+    path("password/reset/sent/", views.password_reset_done, name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", views.password_reset_complete, name="password_reset_complete"),
 ]

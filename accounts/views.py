@@ -1,4 +1,4 @@
-"""Signing in and out, changing one's password, and the lockout page."""
+"""Signing in and out, changing one's password, resetting it by email, and the lockout page."""
 
 from datetime import timedelta
 from typing import Any
@@ -7,14 +7,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.lockout import locked_across_addresses
+from accounts.services import password_reset_request, reset_link_lifetime
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -78,3 +80,65 @@ password_change = AuditedPasswordChangeView.as_view()
 def password_changed(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Your password has been changed.")
     return render(request, "accounts/password_changed.html")
+
+
+class PortalPasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, with our limits and audit entry; every outcome is answered
+    with the same redirect to the same page, so nobody learns whether an address has an
+    account or was refused."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if not password_reset_request(form=form, origin=Origin.from_request(self.request)):
+            return HttpResponseRedirect(self.get_success_url())
+        self.extra_email_context = {"valid_for": reset_link_lifetime()}
+        return super().form_valid(form)  # Django emails the link to each account
+
+
+class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "valid_for": reset_link_lifetime()}
+
+
+class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's check of the link and the new password, audited in the same transaction.
+
+    The new password changes the hash every session keeps a digest of, so each session of
+    the person, wherever, is signed out on its next request."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: SetPasswordForm[Any]) -> HttpResponse:
+        user = self.user
+        assert user is not None  # the form is shown, and taken, for a valid link only
+        with transaction.atomic():
+            response = super().form_valid(form)
+            origin = Origin.from_request(self.request)
+            email = getattr(user, user.get_email_field_name(), "")
+            record(
+                Action.PASSWORD_RESET_DONE,
+                origin=Origin(user.pk, user.get_username(), origin.ip_address, origin.user_agent),
+                outcome=Outcome.OK,
+                target_kind="user",
+                target_id=user.get_username(),
+                summary=f"With the link emailed to {email}",
+            )
+        return response
+
+
+# Django marks these views as open to people not signed in; said again here, as for sign_in.
+password_reset = login_not_required(PortalPasswordResetView.as_view())
+password_reset_done = login_not_required(PortalPasswordResetDoneView.as_view())
+password_reset_confirm = login_not_required(AuditedPasswordResetConfirmView.as_view())
+password_reset_complete = login_not_required(
+    auth_views.PasswordResetCompleteView.as_view(
+        template_name="accounts/password_reset_complete.html"
+    )
+)

@@ -16,6 +16,13 @@ class Action(models.TextChoices):
     LOCKED_OUT = "locked_out", "Locked out"
     SIGN_OUT = "sign_out", "Signed out"
     PASSWORD_CHANGED = "password_changed", "Changed password"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Asked for a password reset"
+    PASSWORD_RESET_DONE = "password_reset_done", "Reset password by email"
+    # Django's admin, on someone else's account (accounts/admin.py).
+    USER_CREATED = "user_created", "Created user"
+    USER_CHANGED = "user_changed", "Changed user"
+    USER_PASSWORD_SET = "user_password_set", "Set user's password"
+    USER_DELETED = "user_deleted", "Deleted user"
     TEAM_CREATED = "team_created", "Created team"
     MEMBER_ADDED = "member_added", "Added member"
     MEMBER_ROLE_CHANGED = "member_role_changed", "Changed member's role"
@@ -69,6 +76,9 @@ class AuditEntry(models.Model):
 
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Which AUDIT_CHAIN_KEYS key the hash is an HMAC under (audit.keys.key_id); empty for an
+    # entry hashed with plain SHA-256, as all were before keyed hashing (audit.chain).
+    key_id = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-sequence"]
@@ -83,7 +93,8 @@ class AuditEntry(models.Model):
 
 class ChainHead(models.Model):
     """The single row that holds the end of the chain; appending locks it, which serializes
-    appends so the chain never forks."""
+    appends so the chain never forks. The database refuses to delete it or to move it back
+    (see the migrations' triggers)."""
 
     sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)

@@ -144,6 +144,15 @@ ROUTES: dict[str, Rule] = {
     "accounts:sign_out": Rule("signed-in", ("POST",)),
     "accounts:password_change": Rule("signed-in", ("GET", "POST")),
     "accounts:password_changed": Rule("signed-in"),
+    "accounts:password_reset": Rule(
+        "public", ("GET", "POST"), data=lambda objects: {"email": "nobody@example.invalid"}
+    ),
+    "accounts:password_reset_done": Rule("public"),
+    # A link for no user ("MA" is pk 0): the page that says the link does not work.
+    "accounts:password_reset_confirm": Rule(
+        "public", ("GET", "POST"), kwargs=lambda objects: {"uidb64": "MA", "token": "0-0"}
+    ),
+    "accounts:password_reset_complete": Rule("public"),
     "teams:home": Rule("signed-in"),
     "teams:team_list": Rule("signed-in"),
     "teams:all_audit": Rule("superuser"),
