@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 from python_ipware import IpWare
 
-from audit.chain import GENESIS_HASH, entry_hash
+from audit.chain import GENESIS_HASH, seal
+from audit.keys import newest_key
 from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
 from downlinks.things.redaction import redact
 
@@ -182,7 +183,7 @@ def record(
             user_agent=origin.user_agent[:USER_AGENT_MAX],
             previous_hash=head.last_hash,
         )
-        entry.entry_hash = entry_hash(entry, head.last_hash)
+        seal(entry, newest_key())  # an HMAC under the newest AUDIT_CHAIN_KEYS key
         entry.save(force_insert=True)
         head.sequence = entry.sequence
         head.last_hash = entry.entry_hash

@@ -86,7 +86,8 @@ def fill(count: int, team: TeamRef) -> None:
     """Append `count` correctly chained entries of `team` in bulk, from the chain head on."""
     from django.db import transaction
 
-    from audit.chain import GENESIS_HASH, entry_hash
+    from audit.chain import GENESIS_HASH, seal
+    from audit.keys import newest_key
     from audit.models import AuditEntry, ChainHead
 
     with transaction.atomic():
@@ -94,12 +95,14 @@ def fill(count: int, team: TeamRef) -> None:
             pk=1, defaults={"sequence": 0, "last_hash": GENESIS_HASH}
         )
         sequence, previous = head.sequence, head.last_hash
+        key = newest_key()
         for start in range(0, count, BATCH_SIZE):
             batch = []
             for index in range(start, min(count, start + BATCH_SIZE)):
                 sequence += 1
                 entry = _entry(index, sequence, team, previous)
-                entry.entry_hash = previous = entry_hash(entry, previous)
+                seal(entry, key)
+                previous = entry.entry_hash
                 batch.append(entry)
             AuditEntry.objects.bulk_create(batch)
         head.sequence, head.last_hash = sequence, previous

@@ -5,7 +5,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from audit.chain import GENESIS_HASH, entry_hash
+from audit.chain import GENESIS_HASH, seal
+from audit.keys import newest_key
 from audit.models import Action, AuditEntry, ChainHead, Outcome
 from audit.trail import TeamRef
 
@@ -35,7 +36,7 @@ def append_at(
             summary=summary,
             previous_hash=head.last_hash,
         )
-        entry.entry_hash = entry_hash(entry, head.last_hash)
+        seal(entry, newest_key())
         entry.save(force_insert=True)
         head.sequence, head.last_hash = entry.sequence, entry.entry_hash
         head.save(update_fields=["sequence", "last_hash"])

@@ -9,11 +9,29 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
+from audit.chain import entry_hash
+from audit.keys import ChainKey, configured_keys
+from audit.models import AuditEntry
 from audit.trail import Origin
 from teams.models import Membership, Role, Team
 
-POSTGRES_TRIGGER = "audit_entries_append_only"
-SQLITE_TRIGGERS = ("audit_entries_no_delete", "audit_entries_no_update")
+AUDIT_TABLES = ("audit_auditentry", "audit_chainhead")
+POSTGRES_TRIGGERS = (
+    "audit_entries_append_only",
+    "audit_entries_no_truncate",
+    "audit_chainhead_guard",
+    "audit_chainhead_no_truncate",
+)
+SQLITE_TRIGGERS = (
+    "audit_entries_no_delete",
+    "audit_entries_no_update",
+    "audit_chainhead_no_delete",
+    "audit_chainhead_forward_only",
+    "audit_chainhead_starts_at_genesis",
+)
+# Keys for AUDIT_CHAIN_KEYS: secrets of 32 characters or more.
+FIRST_KEY = "first-audit-chain-key-for-the-tests-only"
+SECOND_KEY = "second-audit-chain-key-for-the-tests-only"
 
 
 def make_user(username: str, *, superuser: bool = False) -> User:
@@ -25,6 +43,13 @@ def make_user(username: str, *, superuser: bool = False) -> User:
 
 def origin_of(user: User) -> Origin:
     return Origin(user.pk, user.get_username(), "192.0.2.10", "pytest-agent/1.0")
+
+
+@pytest.fixture
+def chain_key(settings: Any) -> ChainKey:
+    """Entries are hashed with a key, as they are once AUDIT_CHAIN_KEYS is configured."""
+    settings.AUDIT_CHAIN_KEYS = [FIRST_KEY]
+    return ChainKey.from_setting(FIRST_KEY)
 
 
 @pytest.fixture
@@ -59,24 +84,26 @@ def admin_client(admin: User) -> Client:
 
 
 def append_only_triggers() -> dict[str, Any]:
-    """The append-only triggers that are installed, by name (PostgreSQL: with their state)."""
+    """The triggers that protect the trail's tables, by name (PostgreSQL: with their state)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT tgname, tgenabled FROM pg_trigger "
-                "WHERE tgrelid = 'audit_auditentry'::regclass AND NOT tgisinternal"
+                "WHERE tgrelid::regclass::text = ANY(%s) AND NOT tgisinternal",
+                [list(AUDIT_TABLES)],
             )
             return {name: str(state) for name, state in cursor.fetchall()}
         cursor.execute(
-            "SELECT name, 1 FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'audit_auditentry'"
+            "SELECT name, 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN (%s, %s)",
+            list(AUDIT_TABLES),
         )
         return {name: state for name, state in cursor.fetchall()}
 
 
 def expected_triggers() -> dict[str, Any]:
     if connection.vendor == "postgresql":
-        return {POSTGRES_TRIGGER: "O"}  # "O": enabled, fires in the normal (origin) mode
+        # "O": enabled, fires in the normal (origin) mode
+        return dict.fromkeys(POSTGRES_TRIGGERS, "O")
     return dict.fromkeys(SQLITE_TRIGGERS, 1)
 
 
@@ -93,12 +120,20 @@ def triggers_come_back(django_db_setup: None, django_db_blocker: Any) -> Iterato
 
 @pytest.fixture
 def tamperable(triggers_come_back: None, db: None) -> None:
-    """Lifts the append-only triggers for this test's transaction only, as someone with
-    direct database access could: the tests that use it edit, delete and reorder entries."""
+    """Lifts the trail's triggers for this test's transaction only, as the owner of the
+    tables could: the tests that use it edit, delete and reorder entries and move the head."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE audit_auditentry DISABLE TRIGGER {POSTGRES_TRIGGER}")
+            for table in AUDIT_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         else:
             for name in SQLITE_TRIGGERS:
                 cursor.execute(f"DROP TRIGGER {name}")
     assert not any(state in ("O", 1) for state in append_only_triggers().values())
+
+
+def rehashed(entry: AuditEntry) -> str:
+    """The entry's hash recomputed under the key it names, as someone holding the chain key
+    could: the tests that use it check what the chain's links catch even then."""
+    keys = {key.id: key for key in configured_keys()}
+    return entry_hash(entry, entry.previous_hash, keys[entry.key_id] if entry.key_id else None)

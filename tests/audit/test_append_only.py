@@ -99,8 +99,9 @@ def test_people_and_teams_named_in_entries_can_still_be_deleted(team: Team, admi
 def test_flush_empties_the_trail_and_keeps_the_protection(
     triggers_come_back: None, transactional_db: None
 ) -> None:
-    """Test teardown and `manage.py flush` empty every table: on PostgreSQL by TRUNCATE, which
-    the row trigger lets through; on SQLite by DELETE, for which flush lifts the triggers."""
+    """Test teardown empties every table with `flush`: on PostgreSQL by TRUNCATE, on SQLite by
+    DELETE. With AUDIT_ALLOW_FLUSH (on in the tests only) flush lifts the triggers that refuse
+    them for its own transaction, and they are back afterwards."""
     error, words = refusal()
     record(Action.SIGN_IN, origin=Origin(1, "dora"))
 

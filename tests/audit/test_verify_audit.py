@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from audit.chain import entry_hash
 from audit.models import Action, AuditEntry
 from audit.trail import Origin, TeamRef, record
+from tests.audit.conftest import rehashed
 
 CHAIN_LENGTH = 5
 
@@ -83,7 +84,7 @@ def test_an_edited_entry_with_its_hash_recomputed_is_found_by_its_successor(
     edited = AuditEntry.objects.get(sequence=3)
     edited.summary = "nothing happened"
     AuditEntry.objects.filter(pk=edited.pk).update(
-        summary=edited.summary, entry_hash=entry_hash(edited, edited.previous_hash)
+        summary=edited.summary, entry_hash=rehashed(edited)
     )
 
     with broken_at(4, "link to the previous entry does not match"):
@@ -97,7 +98,7 @@ def test_an_edited_last_entry_with_its_hash_recomputed_is_found_by_the_head(
     edited = AuditEntry.objects.get(sequence=CHAIN_LENGTH)
     edited.summary = "nothing happened"
     AuditEntry.objects.filter(pk=edited.pk).update(
-        summary=edited.summary, entry_hash=entry_hash(edited, edited.previous_hash)
+        summary=edited.summary, entry_hash=rehashed(edited)
     )
 
     with broken_at(CHAIN_LENGTH + 1, "chain ends"):
@@ -150,3 +151,22 @@ def test_swapped_contents_keeping_the_hashes_are_found(tamperable: None) -> None
 
     with broken_at(2, "content does not match its hash"):
         verify()
+
+
+def test_a_broken_chain_leaves_no_cursor_open(tamperable: None) -> None:
+    """The walk stops at the first broken link; the entries' server-side cursor (PostgreSQL)
+    is closed then, not later by the garbage collector, which could deadlock the connection
+    in the middle of another query."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL reads the entries through a server-side cursor")
+    write_chain()
+    AuditEntry.objects.filter(sequence=2).delete()
+
+    with broken_at(2, "entry #2 is missing") as raised:
+        verify()
+
+    # The error is still held (as by a caller that logs it), and with it the command's frame.
+    assert raised.traceback
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone() == (0,)
