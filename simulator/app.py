@@ -4,14 +4,16 @@ Routes (paths exactly as the specs):
 
 - GET/POST /mqtt/downlinks, GET/DELETE /mqtt/downlinks/{downlinkId}, and the same for /lora/;
 - POST /v2/{tenantId}/oidc/idp/c1/token: client-credentials tokens, like KPN's GRIP;
-- /_sim/...: the control API for tests and demos (no auth, never subject to faults), see
-  simulator/README.md.
+- /_sim/...: the control API for tests and demos (never subject to faults), see
+  simulator/README.md. Open by default (`make run`, the tests); with a control token
+  configured (SIMULATOR_CONTROL_TOKEN), every /_sim/ request needs it as a bearer token.
 
 Errors are RFC 9457 Problems (application/problem+json); 400s carry an `invalidParams` list.
 """
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import socket
@@ -299,7 +301,9 @@ class SimulatorApp:
     ) -> Iterable[bytes]:
         request = _LimitedRequest(environ)
         if request.path == "/_sim" or request.path.startswith("/_sim/"):
-            return self._dispatch(request)(environ, start_response)
+            refusal = self._control_refusal(request)
+            response = refusal if refusal is not None else self._dispatch(request)
+            return response(environ, start_response)
         return self._api_call(request, environ)(environ, start_response)
 
     def _api_call(self, request: Request, environ: "WSGIEnvironment") -> Response:
@@ -635,6 +639,40 @@ class SimulatorApp:
         return response
 
     # --- Control API -----------------------------------------------------------------------
+
+    def _control_refusal(self, request: Request) -> Response | None:
+        """A 401 for a control API request without the control token; None when it may go on.
+
+        Without a configured token the control API is open (on the loopback, `make run` and
+        the tests). With one, anyone who can reach the port could otherwise mint tokens, add
+        clients, move the clock and inject faults, so every /_sim/ path needs it, unknown
+        ones included (a 401 before a 404 tells nothing about what exists). The comparison
+        takes the same time however much of the token is right."""
+        expected = self.config.control_token
+        if not expected:
+            return None
+        header = request.headers.get("Authorization", "").strip()
+        scheme, _, presented = header.partition(" ")
+        if not header:
+            detail = (
+                "The control API needs the simulator's control token: send "
+                "'Authorization: Bearer <SIMULATOR_CONTROL_TOKEN>'."
+            )
+        elif scheme.lower() != "bearer" or not presented.strip():
+            detail = "The Authorization header must hold the control token ('Bearer <token>')."
+        elif hmac.compare_digest(
+            # Header values arrive decoded as Latin-1: this gives back the bytes sent. Digests,
+            # so that not even the token's length shows in the time taken.
+            hashlib.sha256(presented.strip().encode("latin-1", errors="replace")).digest(),
+            hashlib.sha256(expected.encode()).digest(),
+        ):
+            return None
+        else:
+            detail = "This is not the simulator's control token."
+        logger.warning("Refused %s %s: no valid control token.", request.method, request.path)
+        return problem_response(
+            request, 401, detail, headers={"WWW-Authenticate": 'Bearer realm="simulator-control"'}
+        )
 
     def _control(
         self, request: Request, method: str, endpoint: str, values: Mapping[str, Any]

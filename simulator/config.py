@@ -22,6 +22,9 @@ class SimulatorSettings:
     signing_key: str = field(default="", repr=False)
     # The only audience the token endpoint issues for and the API accepts.
     audience: str = DEFAULT_AUDIENCE
+    # Set: every control API (/_sim/) request needs `Authorization: Bearer <this>`. Empty:
+    # the control API is open, as `make run` and the tests want it (on the loopback only).
+    control_token: str = field(default="", repr=False)
 
 
 def settings_from_django() -> SimulatorSettings:
@@ -40,4 +43,5 @@ def settings_from_django() -> SimulatorSettings:
         port=int(settings.SIMULATOR_PORT),
         signing_key=str(getattr(settings, "SIMULATOR_SIGNING_KEY", "")),
         audience=str(getattr(settings, "THINGS_AUDIENCE", DEFAULT_AUDIENCE)),
+        control_token=str(getattr(settings, "SIMULATOR_CONTROL_TOKEN", "")).strip(),
     )

@@ -70,3 +70,9 @@ def test_every_setting_is_documented_in_env_example() -> None:
     missing = settings_variables() - documented - internal
     assert not missing, f"settings read from the environment but not in .env.example: {missing}"
     assert len(settings_variables()) > 20
+
+
+def test_the_simulator_is_not_published_and_gets_a_control_token() -> None:
+    simulator = compose()["services"]["simulator"]
+    assert "ports" not in simulator
+    assert simulator["environment"]["SIMULATOR_CONTROL_TOKEN"] == "${SIMULATOR_CONTROL_TOKEN:-}"

@@ -1,11 +1,12 @@
 """python manage.py run_simulator: serve the Things API simulator until Ctrl-C (or SIGTERM)."""
 
+import ipaddress
 import signal
 from dataclasses import replace
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator.app import create_app
 from simulator.config import settings_from_django
@@ -14,6 +15,16 @@ from simulator.server import serve
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (a name other than localhost: no)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Command(BaseCommand):
@@ -37,6 +48,14 @@ class Command(BaseCommand):
             port=options["port"] if options["port"] is not None else config.port,
             latency_ms=latency if latency is not None else config.latency_ms,
         )
+        if not config.control_token and not is_loopback(config.host):
+            # Compose cannot require the variable (it interpolates every profile's services),
+            # so the simulator itself refuses to open its control API to a network.
+            raise CommandError(
+                f"Listening on {config.host} would let anyone who reaches the port use the "
+                "control API (/_sim/: mint tokens, add clients, inject faults). Set "
+                "SIMULATOR_CONTROL_TOKEN, or listen on 127.0.0.1."
+            )
         # Stop cleanly on Ctrl-C even when started with SIGINT ignored, and on SIGTERM.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
