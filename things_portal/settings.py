@@ -9,10 +9,12 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
 
+from audit.keys import keys_from_env_or_file
 from things_portal.env import env_bool, env_float, env_int, env_list, env_str
 
 # Lets generic classes such as ModelAdmin[Team] be subscripted at run time, for type hints.
@@ -66,6 +68,16 @@ def _field_encryption_keys() -> tuple[list[str], bool]:
 
 
 FIELD_ENCRYPTION_KEYS, FIELD_ENCRYPTION_KEYS_FROM_FILE = _field_encryption_keys()
+
+# HMAC keys of the audit trail's hash chain (audit/keys.py), comma-separated, newest first:
+# new entries are hashed with the first, verify_audit accepts an entry under any key listed.
+# Rotation: prepend a new key and keep the old ones listed as long as entries hashed with them
+# remain (verify_audit reports an entry whose key is no longer listed). Kept outside the
+# database, so someone who can write to it cannot re-chain a rewritten trail. Without it in
+# the environment, one is generated once under var/ (make run); a deploy check warns.
+AUDIT_CHAIN_KEYS, AUDIT_CHAIN_KEYS_FROM_FILE = keys_from_env_or_file(
+    env_list("AUDIT_CHAIN_KEYS", []), VAR_DIR / "audit_chain_key"
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -255,6 +267,50 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# --- Email: password reset links (accounts) -----------------------------------------------
+# Django 6.1's MAILERS; the deprecated EMAIL_* settings may not be defined alongside it. With
+# DEBUG and no EMAIL_HOST, mail is printed to the console (`make run`), so the link can be
+# followed; otherwise it goes over SMTP.
+_email_host = env_str("EMAIL_HOST", "")
+if _email_host or not DEBUG:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host or "localhost",
+                "port": env_int("EMAIL_PORT", 587),
+                "username": env_str("EMAIL_HOST_USER", ""),
+                "password": env_str("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                # The reset page waits for the relay: a slow one must not hold a web worker.
+                "timeout": env_int("EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Things Portal <no-reply@localhost>")
+# A reset link works once, for this long (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 60) * 60
+# Reset requests (accounts.services): at most this many per email address asked for and per
+# client IP in each window; over either, the same "check your email" page and no email.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 5)
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20)
+PASSWORD_RESET_LIMIT_WINDOW_SECONDS = env_int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", 60) * 60
+# The cache the counts live in: it must be shared by every web process, or each counts alone.
+PASSWORD_RESET_LIMIT_CACHE = "default"  # noqa: S105 - a cache alias, not a password
+# A cache shared by every web process. Not REDIS_URL's database: clearing a Redis cache
+# empties its whole database, Celery's queue included. Unset: local memory per process.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+
 # --- Celery -------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
@@ -314,13 +370,24 @@ SEND_STUCK_AFTER_SECONDS = env_int("SEND_STUCK_AFTER_SECONDS", 120)
 # A cancellation of unknown outcome is checked by the poller once it is this old: if the
 # downlink still runs, Cancel is offered again.
 CANCEL_SETTLE_SECONDS = env_int("CANCEL_SETTLE_SECONDS", 10)
+# The audit chain's head, written down outside the database by audit.tasks.export_anchor: to
+# the log (logger "audit.anchor") and, if set, appended to this file. Keep the file (or the
+# log) where database access alone cannot reach it; `verify_audit --anchor-file` checks it.
+AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", "")
+AUDIT_ANCHOR_INTERVAL_SECONDS = env_float("AUDIT_ANCHOR_INTERVAL_SECONDS", 3600.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-downlinks": {
         "task": "downlinks.tasks.poll_all_teams",
         "schedule": POLL_INTERVAL_SECONDS,
         # A cycle that could not start in time is dropped; the next one covers it.
         "options": {"expires": POLL_INTERVAL_SECONDS},
-    }
+    },
+    "export-audit-anchor": {
+        "task": "audit.tasks.export_anchor",
+        "schedule": AUDIT_ANCHOR_INTERVAL_SECONDS,
+        # A missed anchor loses nothing: the next one covers every entry before it.
+        "options": {"expires": AUDIT_ANCHOR_INTERVAL_SECONDS},
+    },
 }
 
 # --- The Things API -----------------------------------------------------------------------
@@ -330,6 +397,22 @@ THINGS_API_URL = env_str("THINGS_API_URL", f"http://{SIMULATOR_HOST}:{SIMULATOR_
 # GRIP's client-credentials token endpoint; {tenant_id} is filled in per credential.
 THINGS_TOKEN_URL = env_str(
     "THINGS_TOKEN_URL", f"{THINGS_API_URL}/v2/{{tenant_id}}/oidc/idp/c1/token"
+)
+# The only hosts the portal calls for the Things API and its identity service (exact names or
+# IP literals, or ".example.com" for a domain). Loopback, private and link-local addresses
+# are refused unless listed as exactly that host. Default: the two URLs' hosts above.
+THINGS_ALLOWED_HOSTS = env_list(
+    "THINGS_ALLOWED_HOSTS",
+    sorted(
+        {
+            host
+            for host in (
+                urlsplit(THINGS_API_URL).hostname,
+                urlsplit(THINGS_TOKEN_URL.replace("{tenant_id}", "tenant")).hostname,
+            )
+            if host
+        }
+    ),
 )
 # The audience of a token request: the Things application id in GRIP.
 THINGS_AUDIENCE = env_str("THINGS_AUDIENCE", "things-simulator")
@@ -354,6 +437,10 @@ SIMULATOR_CLOCK_OFFSET_SECONDS = env_float("SIMULATOR_CLOCK_OFFSET_SECONDS", 0.0
 SIMULATOR_LATENCY_MS = env_float("SIMULATOR_LATENCY_MS", 0.0)
 # Empty: the simulator generates a key once and keeps it in its database.
 SIMULATOR_SIGNING_KEY = env_str("SIMULATOR_SIGNING_KEY", "")
+# Set: every request to the simulator's control API (/_sim/: faults, clock, clients, tokens,
+# reset) needs it as a bearer token, and run_simulator may listen beyond the loopback. Empty
+# (make run, the tests): the control API is open, and run_simulator listens on loopback only.
+SIMULATOR_CONTROL_TOKEN = env_str("SIMULATOR_CONTROL_TOKEN", "")
 
 # /healthz tells anyone only whether this node can serve; with this as a bearer token (or a
 # staff session) it also says why. Empty: details for staff sessions only.

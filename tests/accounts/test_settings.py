@@ -16,6 +16,7 @@ PROJECT_VARIABLES = (
     "DEBUG",
     "SECRET_KEY",
     "FIELD_ENCRYPTION_KEYS",
+    "AUDIT_CHAIN_KEYS",
     "SECURE_COOKIES",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
@@ -41,6 +42,7 @@ def production(var_dir: Path) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        AUDIT_CHAIN_KEYS=secrets.token_urlsafe(32),
         SECURE_SSL_REDIRECT="true",
         SECURE_HSTS_SECONDS="31536000",
         SECURE_HSTS_PRELOAD="true",
@@ -69,11 +71,16 @@ def test_check_deploy_reports_nothing_with_production_settings(tmp_path: Path) -
     # Nothing was generated under var/: the keys came from the environment.
     assert not (tmp_path / "secret_key").exists()
     assert not (tmp_path / "field_encryption_key").exists()
+    assert not (tmp_path / "audit_chain_key").exists()
 
 
 @pytest.mark.parametrize(
     ("missing", "check_id"),
-    [("SECRET_KEY", "things_portal.W001"), ("FIELD_ENCRYPTION_KEYS", "things_portal.W002")],
+    [
+        ("SECRET_KEY", "things_portal.W001"),
+        ("FIELD_ENCRYPTION_KEYS", "things_portal.W002"),
+        ("AUDIT_CHAIN_KEYS", "audit.W001"),
+    ],
 )
 def test_check_deploy_warns_about_keys_generated_under_var(
     tmp_path: Path, missing: str, check_id: str

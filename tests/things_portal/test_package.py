@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -116,11 +117,11 @@ class Installed:
         return self.python("-m", "things_portal", *args)
 
 
-def production_database() -> Iterator[str]:
+def production_database(folder: Path) -> Iterator[str]:
     """A database of its own for the installed portal: on the suite's PostgreSQL server when
-    there is one (CI), else a SQLite file."""
+    there is one (CI), else a SQLite file in `folder`."""
     if connection.vendor != "postgresql":
-        yield f"sqlite:///{settings.VAR_DIR / f'package-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        yield f"sqlite:///{folder / 'portal.sqlite3'}"
         return
     import psycopg
 
@@ -146,7 +147,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     run_dir = base / "app"  # the image's WORKDIR: nothing of the source in it
     run_dir.mkdir()
     site_packages = next((base / "venv").glob("lib/python*/site-packages"))
-    database = production_database()
+    database = production_database(base)
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(base),
@@ -155,6 +156,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
             {
                 "SECRET_KEY": "a-production-like-secret-key-" + "x" * 40,
                 "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "AUDIT_CHAIN_KEYS": secrets.token_urlsafe(32),
                 "ALLOWED_HOSTS": HOST,
                 "POSTGRES_PASSWORD": "unused",
             }

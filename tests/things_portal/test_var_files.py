@@ -17,11 +17,8 @@ def mode(path: Path) -> int:
 def test_var_and_what_the_portal_writes_there_are_the_owners_only(tmp_path: Path) -> None:
     var = tmp_path / "var"
     var.mkdir(mode=0o755)  # made by someone else, too open
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "REDIS_URL"}
-    }
+    given = {"DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "AUDIT_CHAIN_KEYS", "REDIS_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in given}
     env["THINGS_PORTAL_VAR_DIR"] = str(var)
     subprocess.run(
         [sys.executable, "-c", "import os; os.umask(0o022); import runpy; "
@@ -32,5 +29,5 @@ def test_var_and_what_the_portal_writes_there_are_the_owners_only(tmp_path: Path
         check=True,
     )  # fmt: skip
     assert mode(var) == 0o700
-    for name in ("portal.sqlite3", "secret_key", "field_encryption_key"):
+    for name in ("portal.sqlite3", "secret_key", "field_encryption_key", "audit_chain_key"):
         assert mode(var / name) == 0o600, name
