@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 SIMULATOR_PORT ?= 8001
 
-.PHONY: run test lint typecheck pytest bench install clean
+.PHONY: run test test-all lint typecheck pytest bench install clean
 
 $(BIN)/python:
 	@PY="$${PYTHON:-$$(scripts/find-python)}" || exit 1; \
@@ -34,6 +34,11 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Also the slow tests (real processes: make run, a killed worker, gunicorn, a clean venv),
+# which CI always runs.
+test-all: export RUN_SLOW = 1
+test-all: test
 
 bench: install
 	$(BIN)/python -m benchmarks

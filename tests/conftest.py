@@ -3,6 +3,10 @@
 In CI (CI=true) the suite must run against the real services: PostgreSQL, Redis and the
 system Chromium. If one is missing, the run fails at start instead of skipping what it was
 meant to check.
+
+The tests marked `slow` (real processes: make run, a killed worker, gunicorn, a clean venv)
+run in CI and with `make test-all` (RUN_SLOW=1); a local `make test` leaves them out, and
+says how many, so it stays well under ten minutes.
 """
 
 import os
@@ -22,8 +26,33 @@ from teams.connections import forget_clients
 from tests.services import missing_ci_services
 
 
+def _on(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _on("CI") or _on("RUN_SLOW") or config.getoption("-m"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+        config.stash[_SLOW_LEFT_OUT] = len(slow)
+
+
+_SLOW_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(_SLOW_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} slow tests were left out (they run in CI; `make test-all` runs them)."
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+    if _on("CI"):
         problems = missing_ci_services()
         if problems:
             raise pytest.UsageError(
