@@ -408,16 +408,7 @@ class ThingsClient:
                 reason=f"unexpected HTTP {status}",
                 snippet=_snippet(response, self.known_secrets()),
             )
-        problem: Problem | None = None
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
-            body = None
-        if isinstance(body, dict):
-            try:
-                problem = Problem.model_validate(redact_json(body, self.known_secrets()))
-            except ValidationError:
-                problem = None
+        problem = self._things_problem(response)
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=policy.clock())
         return api_error_class(status)(
             status_code=status,
@@ -426,6 +417,27 @@ class ThingsClient:
             method=method,
             path=path,
         )
+
+    def _things_problem(self, response: httpx.Response) -> Problem | None:
+        """The answer's Problem, only when it looks like one the Things API itself writes.
+
+        That is `application/problem+json` whose `status` is the HTTP status. Anything else (a
+        proxy's error page, some other service's JSON) is reported by its status alone, so that
+        a URL pointed at the wrong place cannot be used to read what that place says.
+        """
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media_type != "application/problem+json":
+            return None
+        try:
+            body = response.json()
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(body, dict) or body.get("status") != response.status_code:
+            return None
+        try:
+            return Problem.model_validate(redact_json(body, self.known_secrets()))
+        except ValidationError:
+            return None
 
     def parse[M: BaseModel](self, response: httpx.Response, model: type[M]) -> M:
         """Validate a 2xx JSON body as `model`, or raise ThingsResponseError."""

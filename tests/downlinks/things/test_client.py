@@ -436,6 +436,42 @@ def test_error_bodies_that_are_not_problems_are_tolerated(make_client, body):
 
 
 @pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # Some other service's JSON error, not a Problem at all.
+        ("application/json", {"title": "Redis says", "status": 403, "detail": "internal words"}),
+        # A Problem whose status is not the answer's: not the Things API's own.
+        ("application/problem+json", {"title": "Redis says", "status": 500, "detail": "internal"}),
+        ("application/problem+json", {"title": "Redis says", "detail": "internal words"}),
+    ],
+)
+def test_only_the_things_apis_own_problems_are_shown_in_detail(make_client, content_type, body):
+    api = FakeAPI(
+        httpx.Response(403, content=json.dumps(body), headers={"Content-Type": content_type})
+    )
+    with pytest.raises(ThingsAPIError) as caught:
+        make_client(api).lora.get(LORA_ID)
+    assert caught.value.problem is None
+    assert "Redis" not in str(caught.value)
+    assert "internal" not in str(caught.value)
+    assert "(HTTP 403)" in str(caught.value)
+
+
+def test_a_problem_with_parameters_in_its_content_type_is_still_read(make_client):
+    body = {"title": "Forbidden", "status": 403, "detail": "not your downlink"}
+    api = FakeAPI(
+        httpx.Response(
+            403,
+            content=json.dumps(body),
+            headers={"Content-Type": "Application/Problem+JSON; charset=utf-8"},
+        )
+    )
+    with pytest.raises(ThingsAPIError) as caught:
+        make_client(api).lora.get(LORA_ID)
+    assert "not your downlink" in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"<html>hello</html>", "not JSON"),

@@ -82,7 +82,11 @@ def test_an_api_echoing_the_authorization_header_does_not_leak_the_token() -> No
 
     def echo(request: httpx.Request) -> httpx.Response:
         detail = f"rejected header: {request.headers['Authorization']}"
-        return httpx.Response(401, json={"title": "Unauthorized", "status": 401, "detail": detail})
+        return httpx.Response(
+            401,
+            content=json.dumps({"title": "Unauthorized", "status": 401, "detail": detail}),
+            headers={"Content-Type": "application/problem+json"},
+        )
 
     transport = httpx.MockTransport(echo)
     with (
