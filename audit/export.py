@@ -5,7 +5,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from audit.models import AuditEntry
-from things_portal.visible_text import make_visible
+from core.visible_text import make_visible
 
 CSV_COLUMNS = (
     "sequence",

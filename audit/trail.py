@@ -20,7 +20,6 @@ from python_ipware import IpWare
 from audit.chain import GENESIS_HASH, seal
 from audit.keys import newest_key
 from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
-from downlinks.things.redaction import redact
 
 SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api[_-]?key", re.IGNORECASE)
 # Names that match the pattern but hold an address, not a secret (a credential's tokenUrl).
@@ -114,8 +113,9 @@ def _looks_secret(key: str, value: Any) -> bool:
 
 
 def scrubbed(value: Any) -> Any:
-    """A JSON-safe copy with anything that looks like a secret replaced: a second line of
-    defence, callers should not pass secrets in the first place."""
+    """A JSON-safe copy with the values of secret-looking keys replaced: a second line of
+    defence, callers should not pass secrets in the first place. Text that came from upstream
+    has been redacted where it entered, in the Things client (`things_api.redaction`)."""
     if isinstance(value, dict):
         return {
             str(key): REDACTED if _looks_secret(str(key), item) else scrubbed(item)
@@ -123,11 +123,9 @@ def scrubbed(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [scrubbed(item) for item in value]
-    if isinstance(value, str):
-        return redact(value)  # anything shaped like a bearer token or JWT
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, str | bool | int | float):
         return value
-    return redact(str(value))
+    return str(value)
 
 
 def stored_address(address: str | None) -> str | None:

@@ -170,7 +170,7 @@ def fill_simulator(
     from audit.trail import Origin
     from downlinks import services
     from downlinks.models import Kind
-    from downlinks.things import NewLoraDownlink
+    from things_api import NewLoraDownlink
 
     origin = Origin(actor_id=operator.pk, actor_label=operator.get_username())
     for wave in range(3):

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from pydantic import ValidationError as ModelValidationError
 
+from core.form_fields import DateTimeLocalField, require_later
 from downlinks.models import Kind
-from downlinks.things import (
+from things_api import (
     KNOWN_MQTT_QOS,
     NewLoraDownlink,
     NewMqttDownlink,
@@ -32,8 +33,7 @@ from downlinks.things import (
     format_simple_duration,
     parse_simple_duration,
 )
-from downlinks.things.models import DEVICE_ID_FORMATS_IN_WORDS
-from things_portal.form_fields import DateTimeLocalField, require_later
+from things_api.models import DEVICE_ID_FORMATS_IN_WORDS
 
 MIN_FEEDBACK_TIMEOUT = timedelta(minutes=10)
 HEX_SEPARATORS = re.compile(r"[\s:]+")

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from downlinks.things import time_budget
+from things_api import time_budget
 
 
 def api_time_budget(

@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from downlinks.things import DONE
 from teams.models import Team
+from things_api import DONE
 
 
 class Kind(models.TextChoices):

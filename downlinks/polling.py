@@ -29,11 +29,15 @@ from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
 from audit.trail import Origin, record_outcome
+from core.server_timing import measured
 from downlinks.locks import LockLost, TeamPollLock, team_poll_lock
 from downlinks.models import CancelState, Downlink, Kind, SendState, SyncState
 from downlinks.selectors import AnyDownlink, resource_for
 from downlinks.services import is_newer, record_observation
-from downlinks.things import (
+from teams.connections import NoCredential, team_client
+from teams.crypto import DecryptionError
+from teams.models import Team
+from things_api import (
     SearchFilters,
     SortField,
     ThingsAuthError,
@@ -43,10 +47,6 @@ from downlinks.things import (
     ThingsUnauthorized,
     parse_simple_duration,
 )
-from teams.connections import NoCredential, team_client
-from teams.crypto import DecryptionError
-from teams.models import Team
-from things_portal.server_timing import measured
 
 logger = logging.getLogger(__name__)
 

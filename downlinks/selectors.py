@@ -18,15 +18,15 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from downlinks.models import Downlink, Kind, Origin, StatusEvent, SyncState
-from downlinks.things import (
+from teams.connections import team_client
+from teams.models import Team
+from things_api import (
     DownlinkResource,
     LoraDownlink,
     MqttDownlink,
     SearchFilters,
     ThingsClient,
 )
-from teams.connections import team_client
-from teams.models import Team
 
 type AnyDownlink = LoraDownlink | MqttDownlink
 

@@ -22,7 +22,10 @@ from audit.trail import Origin, TeamRef, record_attempt, record_outcome
 from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
 from downlinks.selectors import AnyDownlink, resource_for
-from downlinks.things import (
+from teams.connections import NoCredential, team_client
+from teams.crypto import DecryptionError
+from teams.models import Team
+from things_api import (
     NewLoraDownlink,
     NewMqttDownlink,
     ThingsAPIError,
@@ -32,9 +35,6 @@ from downlinks.things import (
     ThingsRateLimited,
     same_device_key,
 )
-from teams.connections import NoCredential, team_client
-from teams.crypto import DecryptionError
-from teams.models import Team
 
 PREVIEW_BYTES = 16
 

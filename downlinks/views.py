@@ -31,7 +31,11 @@ from downlinks.forms import (
     send_form_class,
 )
 from downlinks.models import Downlink, Kind, SendState
-from downlinks.things import (
+from teams.access import TeamRequest, team_member_required
+from teams.connections import NoCredential
+from teams.crypto import DecryptionError
+from teams.models import Role
+from things_api import (
     LoraDownlink,
     MqttDownlink,
     ThingsBadRequest,
@@ -39,10 +43,6 @@ from downlinks.things import (
     ThingsNotFound,
     ThingsTimeoutError,
 )
-from teams.access import TeamRequest, team_member_required
-from teams.connections import NoCredential
-from teams.crypto import DecryptionError
-from teams.models import Role
 
 UPSTREAM_FAILURES = (ThingsError, NoCredential, DecryptionError)
 # A refused create is the input's fault (shown on the form); the others are the upstream's.

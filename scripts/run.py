@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
             print("Things Portal did not start; see the messages above.", file=sys.stderr)
             return 1
-        manage("seed_demo", "--downlinks", env=env)
+        manage("seed_demo", "--simulator", env=env)
         manage("seed_demo", "--print-sign-in", f"--portal-url=http://{host}:{port}", env=env)
         print("Press Ctrl-C to stop everything.", flush=True)
         while not interrupted:

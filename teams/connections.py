@@ -16,7 +16,10 @@ from django.db import transaction
 
 from audit.models import Action, Outcome
 from audit.trail import Origin, TeamRef, record
-from downlinks.things import (
+from core.server_timing import observe_api_request
+from teams.crypto import DecryptionError
+from teams.models import AuthKind, Team, ThingsCredential
+from things_api import (
     ClientCredentials,
     GuardedTransport,
     OutboundPolicy,
@@ -27,9 +30,6 @@ from downlinks.things import (
     ThingsError,
     ThingsTransportError,
 )
-from teams.crypto import DecryptionError
-from teams.models import AuthKind, Team, ThingsCredential
-from things_portal.server_timing import observe_api_request
 
 logger = logging.getLogger(__name__)
 

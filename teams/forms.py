@@ -4,9 +4,9 @@ from django import forms
 from django.conf import settings
 
 from audit.models import Action
+from core.form_fields import DateTimeLocalField, require_later
 from teams.connections import outbound_policy
 from teams.models import AuthKind, Role, ThingsCredential
-from things_portal.form_fields import DateTimeLocalField, require_later
 
 
 class MemberAddForm(forms.Form):

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "things_portal",
+    "core",
     "audit",
     "accounts",
     "teams",
@@ -103,7 +104,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: load balancers and the container's check reach it over plain HTTP, any Host.
     "things_portal.health.HealthCheckMiddleware",
-    "things_portal.server_timing.ServerTimingMiddleware",
+    "core.server_timing.ServerTimingMiddleware",
     "downlinks.middleware.api_time_budget",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -15,8 +15,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from downlinks.things import LoraDownlink
-from things_portal.visible_text import isolated_html
+from core.visible_text import isolated_html
+from things_api import LoraDownlink
 
 if TYPE_CHECKING:
     from downlinks.selectors import DownlinkRow

@@ -19,7 +19,7 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
 from openapi_core.exceptions import OpenAPIError
 from werkzeug.test import EnvironBuilder
 
-from downlinks.things import (
+from things_api import (
     NewLoraDownlink,
     NewLoraMessage,
     NewMqttBinaryMessage,

@@ -14,15 +14,15 @@ from audit.models import Action, AuditEntry
 from audit.trail import Origin
 from downlinks import selectors, services
 from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
-from downlinks.things import (
+from teams.models import ThingsCredential
+from tests.downlinks.conftest import Dashboard, mqtt_body
+from things_api import (
     LoraDownlink,
     MqttDownlink,
     NewLoraDownlink,
     Problem,
     ThingsConflict,
 )
-from teams.models import ThingsCredential
-from tests.downlinks.conftest import Dashboard, mqtt_body
 
 ORIGIN = Origin(None, "tests")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,15 +8,15 @@ import pytest
 from audit.trail import Origin
 from downlinks import services
 from downlinks.models import Downlink, Kind
-from downlinks.things import (
+from simulator.server import RunningSimulator
+from teams.models import Team
+from tests.teams.world import client_credentials, make_team, register_simulator_client
+from things_api import (
     NewLoraDownlink,
     NewLoraMessage,
     NewMqttDownlink,
     NewMqttTextMessage,
 )
-from simulator.server import RunningSimulator
-from teams.models import Team
-from tests.teams.world import client_credentials, make_team, register_simulator_client
 
 PORTAL = Origin.system("tests")
 

@@ -21,7 +21,6 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import Action, AuditEntry, Outcome
-from downlinks.things import ClientCredentials
 from simulator.server import RunningSimulator
 from teams import connections
 from teams.models import Role, Team, ThingsCredential
@@ -37,6 +36,7 @@ from tests.teams.world import (
     static_token,
 )
 from tests.test_authorization import ROUTES
+from things_api import ClientCredentials
 
 MASK = "••••••••"
 
@@ -252,7 +252,7 @@ def test_canary_secrets_appear_nowhere(simulator: RunningSimulator) -> None:
 
     # The capture saw what it should (so the absence below means something).
     assert logs.levels >= {10, 20, 30}  # DEBUG, INFO, WARNING
-    assert {"simulator.requests", "downlinks.things", "django.db.backends"} <= logs.names
+    assert {"simulator.requests", "things_api", "django.db.backends"} <= logs.names
     assert "/oidc/idp/c1/token -> 200" in logs.text
     assert "/oidc/idp/c1/token -> 401" in logs.text
     assert ThingsCredential.objects.get(team=teams["grip"]).secret_ciphertext in stored

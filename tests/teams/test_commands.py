@@ -1,17 +1,12 @@
-"""Operators' commands: create_team, add_member, seed_demo (rotate_encryption_keys is in
-test_credentials)."""
+"""Operators' commands: create_team, add_member (rotate_encryption_keys is in test_credentials;
+seed_demo in tests/downlinks/test_seed_demo.py)."""
 
-import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import LazySettings
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command, get_commands, load_command_class
 
 from audit.models import Action, AuditEntry
-from simulator.store import Store
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
 from tests.teams.world import join, make_team, make_user
 
@@ -151,72 +146,3 @@ def test_add_member_explains_what_is_wrong() -> None:
         run("add_member", "--team=acme", "--user=ada", "--role=viewer")
     with pytest.raises(CommandError):
         run("add_member", "--team=acme", "--user=ada", "--role=owner")
-
-
-# --- seed_demo ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def demo_settings(settings: LazySettings, tmp_path: Path) -> Path:
-    settings.DEBUG = True
-    settings.VAR_DIR = tmp_path
-    # Demo passwords are hashed on every run; the production hasher takes most of a second.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SIMULATOR_DATABASE = str(tmp_path / "simulator.sqlite3")
-    return tmp_path
-
-
-def counts() -> dict[str, int]:
-    return {
-        "users": User.objects.count(),
-        "teams": Team.objects.count(),
-        "memberships": Membership.objects.count(),
-        "credentials": ThingsCredential.objects.count(),
-        "audit entries": AuditEntry.objects.count(),
-    }
-
-
-@pytest.mark.django_db
-def test_seed_demo_refuses_without_debug(settings: LazySettings, tmp_path: Path) -> None:
-    settings.DEBUG = False
-    settings.VAR_DIR = tmp_path
-    with pytest.raises(CommandError, match="only for a portal running with DEBUG=true"):
-        run("seed_demo")
-    assert counts()["teams"] == 0
-    assert not (tmp_path / "demo-sign-in.json").exists()
-
-
-@pytest.mark.django_db
-def test_seed_demo_seeds_once_and_is_idempotent(demo_settings: Path) -> None:
-    run("seed_demo")
-    first = counts()
-    assert first["teams"] == 2
-    assert first["users"] == 4
-    assert first["credentials"] == 2
-    run("seed_demo")
-    assert counts() == first
-
-    stored = json.loads((demo_settings / "demo-sign-in.json").read_text())
-    for username, password in stored["passwords"].items():
-        assert User.objects.get(username=username).check_password(password)
-    assert User.objects.get(username="admin").is_superuser
-    assert Membership.objects.get(user__username="vera", team__slug="acme").role == Role.VIEWER
-    # The simulator accepts the credentials the portal stored.
-    store = Store(str(demo_settings / "simulator.sqlite3"))
-    try:
-        for credential in ThingsCredential.objects.all():
-            client = store.authenticate_client(
-                credential.tenant_id, credential.client_id, credential.secret()
-            )
-            assert client is not None, credential.team.slug
-    finally:
-        store.close()
-
-
-@pytest.mark.django_db
-def test_seed_demo_prints_the_sign_in(demo_settings: Path) -> None:
-    run("seed_demo")
-    output = run("seed_demo", "--print-sign-in", "--portal-url=http://127.0.0.1:8123")
-    assert "Things Portal is running on http://127.0.0.1:8123" in output
-    stored = json.loads((demo_settings / "demo-sign-in.json").read_text())
-    assert stored["passwords"]["oscar"] in output

@@ -17,17 +17,17 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.trail import Origin
-from downlinks.things import (
+from simulator.server import RunningSimulator
+from teams import services
+from teams.models import AuthKind, Role, Team, ThingsCredential
+from tests.teams.world import join, make_team, make_user, sign_in, static_token
+from things_api import (
     GuardedTransport,
     OutboundPolicy,
     StaticBearerToken,
     ThingsClient,
     ThingsConnectionError,
 )
-from simulator.server import RunningSimulator
-from teams import services
-from teams.models import AuthKind, Role, Team, ThingsCredential
-from tests.teams.world import join, make_team, make_user, sign_in, static_token
 
 PRODUCTION = ["api.kpnthings.com", "auth.grip-on-it.com"]
 INTERNAL = [

@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from things_portal.visible_text import isolated_html, make_visible
+from core.visible_text import isolated_html, make_visible
 
 BIDI_CONTROLS = [
     *(chr(code) for code in range(0x202A, 0x202F)),  # LRE, RLE, PDF, LRO, RLO

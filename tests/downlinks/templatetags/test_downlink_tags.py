@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from downlinks.models import Downlink
 from downlinks.selectors import DownlinkRow
-from downlinks.things import LoraDownlink, MqttDownlink
 from teams.models import Team
+from things_api import LoraDownlink, MqttDownlink
 
 LORA_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000001"
 MQTT_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000002"

@@ -21,8 +21,8 @@ import httpx
 import jwt
 from pydantic import SecretStr
 
-from downlinks.things.errors import ThingsAuthError
-from downlinks.things.redaction import redact
+from things_api.errors import ThingsAuthError
+from things_api.redaction import redact
 
 TOKEN_REQUEST_EXTENSION: Final = "things_token_request"  # noqa: S105 - a name, not a secret
 """Set in the extensions of the requests that fetch a token, so the client can tell them apart."""

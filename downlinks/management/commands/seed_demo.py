@@ -1,5 +1,9 @@
 """Demo data for `make run`: two teams on the simulator, a user for each role, printed sign-in.
 
+`seed_demo` makes the teams, their credentials and the users (the database only);
+`seed_demo --simulator`, once the simulator answers, registers the teams' clients through its
+control API (like any other client of it) and sends a few demo downlinks.
+
 Idempotent (running it again changes nothing that exists), and only for a portal running
 with DEBUG=true: it knows the demo passwords. Passwords and the simulator client secrets are
 random per machine and kept in var/demo-sign-in.json (git-ignored).
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,11 +24,9 @@ from audit.trail import Origin
 from downlinks.models import Downlink, Kind
 from downlinks.services import downlink_send as send
 from downlinks.services import new_submission_key
-from downlinks.things import NewLoraDownlink, NewLoraMessage, NewMqttDownlink, NewMqttTextMessage
-from simulator.config import settings_from_django
-from simulator.store import Store
 from teams import services
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
+from things_api import NewLoraDownlink, NewLoraMessage, NewMqttDownlink, NewMqttTextMessage
 
 SCOPES = ("downlink.read", "downlink.write", "downlink.delete")
 
@@ -33,6 +36,10 @@ class DemoTeam:
     slug: str
     name: str
     tenant_id: str
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.slug}-portal"
 
 
 @dataclass(frozen=True)
@@ -86,15 +93,45 @@ def demo_secrets() -> dict[str, dict[str, str]]:
     return stored
 
 
+def register_simulator_client(team: DemoTeam, client_secret: str) -> None:
+    """Register (or update) the team's client with the simulator at THINGS_API_URL, through
+    its control API: `POST /_sim/clients`, with the control token when one is set."""
+    token = settings.SIMULATOR_CONTROL_TOKEN
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(
+            f"{settings.THINGS_API_URL.rstrip('/')}/_sim/clients",
+            json={
+                "tenantId": team.tenant_id,
+                "clientId": team.client_id,
+                "clientSecret": client_secret,
+                "scopes": list(SCOPES),
+            },
+            headers=headers,
+            timeout=10,
+        )
+    except httpx.HTTPError as error:
+        raise CommandError(
+            f"Could not reach the simulator at {settings.THINGS_API_URL}: {type(error).__name__}"
+        ) from None
+    if response.status_code != 201:
+        raise CommandError(
+            f"The simulator refused to register {team.client_id} (HTTP {response.status_code})."
+        )
+
+
 class Command(BaseCommand):
     help = "Create the demo teams, users and simulator clients (DEBUG only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--print-sign-in", action="store_true", help="only print sign-in")
         parser.add_argument(
-            "--downlinks",
+            "--simulator",
             action="store_true",
-            help="only send demo downlinks through the running simulator (once per team)",
+            help=(
+                "only register the teams' clients with the running simulator and send demo "
+                "downlinks through it (once per team)"
+            ),
         )
         parser.add_argument("--portal-url", default="http://127.0.0.1:8000")
 
@@ -105,25 +142,18 @@ class Command(BaseCommand):
         if options["print_sign_in"]:
             self.print_sign_in(options["portal_url"], stored["passwords"])
             return
-        if options["downlinks"]:
+        if options["simulator"]:
             for demo_team in DEMO_TEAMS:
+                register_simulator_client(demo_team, stored["client_secrets"][demo_team.slug])
                 self.send_demo_downlinks(Team.objects.get(slug=demo_team.slug))
             return
         origin = Origin.system("manage.py seed_demo")
-        simulator_store = Store(settings_from_django().database)
-        try:
-            for demo_team in DEMO_TEAMS:
-                self.seed_team(
-                    demo_team, stored["client_secrets"][demo_team.slug], simulator_store, origin
-                )
-        finally:
-            simulator_store.close()
+        for demo_team in DEMO_TEAMS:
+            self.seed_team(demo_team, stored["client_secrets"][demo_team.slug], origin)
         for demo_user in DEMO_USERS:
             self.seed_user(demo_user, stored["passwords"][demo_user.username], origin)
 
-    def seed_team(self, demo: DemoTeam, client_secret: str, store: Store, origin: Origin) -> None:
-        client_id = f"{demo.slug}-portal"
-        store.register_client(demo.tenant_id, client_id, client_secret, SCOPES)
+    def seed_team(self, demo: DemoTeam, client_secret: str, origin: Origin) -> None:
         team = Team.objects.filter(slug=demo.slug).first() or services.team_create(
             slug=demo.slug, name=demo.name, origin=origin
         )
@@ -134,7 +164,7 @@ class Command(BaseCommand):
                     api_url=settings.THINGS_API_URL,
                     auth_kind=AuthKind.CLIENT_CREDENTIALS,
                     tenant_id=demo.tenant_id,
-                    client_id=client_id,
+                    client_id=demo.client_id,
                     token_url=settings.THINGS_TOKEN_URL,
                     audience=settings.THINGS_AUDIENCE,
                     secret=client_secret,

@@ -9,7 +9,7 @@ for every call; `client.lora` and `client.mqtt` hang off it:
 
 Every failure is one of the exceptions in `errors.py`. Reads (GET) are retried according to the
 `RetryPolicy`; creates and cancels never are (see `retry.py`). Each HTTP attempt is logged as one
-line on the "downlinks.things" logger (method, path, status, milliseconds; never headers, query
+line on the "things_api" logger (method, path, status, milliseconds; never headers, query
 strings or tokens) and reported to the optional `observer` as a `RequestRecord`.
 """
 
@@ -26,9 +26,9 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from downlinks.things.auth import is_token_request
-from downlinks.things.deadline import Budget, current_budget
-from downlinks.things.errors import (
+from things_api.auth import is_token_request
+from things_api.deadline import Budget, current_budget
+from things_api.errors import (
     ThingsAuthError,
     ThingsConnectionError,
     ThingsError,
@@ -38,7 +38,7 @@ from downlinks.things.errors import (
     ThingsTransportError,
     api_error_class,
 )
-from downlinks.things.models import (
+from things_api.models import (
     LoraDownlink,
     MqttDownlink,
     NewLoraDownlink,
@@ -47,10 +47,10 @@ from downlinks.things.models import (
     Problem,
     SearchFilters,
 )
-from downlinks.things.redaction import redact, redact_json
-from downlinks.things.retry import RetryPolicy, parse_retry_after
+from things_api.redaction import redact, redact_json
+from things_api.retry import RetryPolicy, parse_retry_after
 
-logger = logging.getLogger("downlinks.things")
+logger = logging.getLogger("things_api")
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 DEFAULT_RETRY: Final = RetryPolicy()

@@ -13,7 +13,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from downlinks.things import (
+from things_api import (
     LoraDownlink,
     MqttBinaryMessage,
     MqttDownlink,
@@ -722,7 +722,7 @@ def test_one_log_line_per_request_without_headers_query_or_token(make_client, ca
     caplog.set_level(logging.DEBUG)
     api = FakeAPI(httpx.Response(503), page([]))
     make_client(api).lora.search(SearchFilters(cursor="cursor-value"))
-    lines = [r for r in caplog.records if r.name == "downlinks.things"]
+    lines = [r for r in caplog.records if r.name == "things_api"]
     assert [r.getMessage().split(" ")[:3] for r in lines] == [
         ["GET", "/lora/downlinks", "503"],
         ["GET", "/lora/downlinks", "200"],

@@ -10,13 +10,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
-from downlinks.things import RequestRecord
+
+class TimedRequest(Protocol):
+    """What the observer needs of the Things client's record of one HTTP attempt."""
+
+    @property
+    def elapsed(self) -> float: ...
 
 
 @dataclass
@@ -30,7 +35,7 @@ class Timings:
 _current: ContextVar[Timings | None] = ContextVar("server_timings", default=None)
 
 
-def observe_api_request(record: RequestRecord) -> None:
+def observe_api_request(record: TimedRequest) -> None:
     """The Things client's observer: called after every HTTP attempt."""
     timings = _current.get()
     if timings is not None:

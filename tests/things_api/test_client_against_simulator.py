@@ -6,7 +6,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from downlinks.things import (
+from simulator.server import RunningSimulator
+from tests.polling import wait_until
+from things_api import (
     ClientCredentials,
     NewLoraDownlink,
     NewLoraMessage,
@@ -23,8 +25,6 @@ from downlinks.things import (
     ThingsServerError,
     ThingsTimeoutError,
 )
-from simulator.server import RunningSimulator
-from tests.polling import wait_until
 
 SCOPES = ("downlink.read", "downlink.write", "downlink.delete")
 LORA_DEVICE = "urn:dev:deveui:ea8fa35e2cf3489f"

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from downlinks.things import (
+from things_api import (
     Base64String,
     DeviceId,
     DeviceIdFormat,
@@ -43,7 +43,7 @@ from downlinks.things import (
     parse_sort,
 )
 
-SPECS = Path(__file__).resolve().parents[3] / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 LORA_SPEC = json.loads((SPECS / "things-lora-downlinks.openapi.json").read_text())
 MQTT_SPEC = json.loads((SPECS / "things-mqtt-downlinks.openapi.json").read_text())
 SCHEMAS = LORA_SPEC["components"]["schemas"]

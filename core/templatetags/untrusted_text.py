@@ -6,7 +6,7 @@ The value is always escaped, even if something marked it safe: it is text, never
 from django import template
 from django.utils.safestring import SafeString
 
-from things_portal.visible_text import isolated_html
+from core.visible_text import isolated_html
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from downlinks.things import ClientCredentials, StaticBearerToken, ThingsClient, ThingsError
-from downlinks.things.redaction import REDACTED, redact, redact_json
+from things_api import ClientCredentials, StaticBearerToken, ThingsClient, ThingsError
+from things_api.redaction import REDACTED, redact, redact_json
 
 CANARY = "CANARY+enc/9=x y&z"
 SHAPES = {

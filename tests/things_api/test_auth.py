@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from downlinks.things import (
+from things_api import (
     ClientCredentials,
     NewLoraDownlink,
     NewLoraMessage,

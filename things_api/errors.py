@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from downlinks.things.models import Problem
+    from things_api.models import Problem
 
 SNIPPET_LENGTH = 200
 

@@ -4,8 +4,8 @@ A leaf package: it knows the API (httpx, pydantic) and nothing of Django or the 
 project, so every part may use it.
 """
 
-from downlinks.things.auth import ClientCredentials, StaticBearerToken
-from downlinks.things.client import (
+from things_api.auth import ClientCredentials, StaticBearerToken
+from things_api.client import (
     DEFAULT_TIMEOUT,
     PRODUCTION_BASE_URL,
     DownlinkResource,
@@ -14,8 +14,8 @@ from downlinks.things.client import (
     RequestRecord,
     ThingsClient,
 )
-from downlinks.things.deadline import Budget, current_budget, time_budget
-from downlinks.things.errors import (
+from things_api.deadline import Budget, current_budget, time_budget
+from things_api.errors import (
     ThingsAPIError,
     ThingsAuthError,
     ThingsBadRequest,
@@ -32,7 +32,7 @@ from downlinks.things.errors import (
     ThingsTransportError,
     ThingsUnauthorized,
 )
-from downlinks.things.models import (
+from things_api.models import (
     DONE,
     KNOWN_LORA_FAILURE_REASONS,
     KNOWN_MQTT_FAILURE_REASONS,
@@ -74,8 +74,8 @@ from downlinks.things.models import (
     parse_sort,
     same_device_key,
 )
-from downlinks.things.outbound import AddressRefused, GuardedTransport, OutboundPolicy
-from downlinks.things.retry import RetryPolicy, parse_retry_after
+from things_api.outbound import AddressRefused, GuardedTransport, OutboundPolicy
+from things_api.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "DEFAULT_TIMEOUT",
