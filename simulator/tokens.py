@@ -5,9 +5,12 @@ separated), iat and exp (iat + 3600 unless asked otherwise). Expiry is checked a
 simulator's own clock, so a skewed clock is felt by clients exactly as a skewed server is.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jwt
+
+from simulator.clock import Clock
 
 ISSUER = "things-simulator"
 ALGORITHM = "HS256"
@@ -16,6 +19,8 @@ READ_SCOPE = "downlink.read"
 WRITE_SCOPE = "downlink.write"
 DELETE_SCOPE = "downlink.delete"
 ALL_SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE, DELETE_SCOPE)
+# The subject of tokens issued without a client: for tests, /_sim/tokens, `simulator_token`.
+CLIENTLESS_SUBJECT = "simulator-token"
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,41 @@ def verify_token(key: str, token: str, *, audience: str, now_seconds: int) -> To
         issued_at=issued_at,
         expires_at=expires_at,
     )
+
+
+class TokenAuthority:
+    """This simulator as an identity service: its signing key, the one audience it issues for
+    and accepts, and its clock (so issue and expiry follow the simulator's time, skew included).
+    """
+
+    def __init__(self, signing_key: str, audience: str, clock: Clock) -> None:
+        self._signing_key = signing_key
+        self.audience = audience
+        self._clock = clock
+
+    def issue(
+        self,
+        tenant_id: str,
+        subject: str,
+        scopes: Iterable[str],
+        ttl_seconds: int = TOKEN_TTL_SECONDS,
+    ) -> str:
+        """A token issued now, expiring `ttl_seconds` later."""
+        return issue_token(
+            self._signing_key,
+            tenant_id=tenant_id,
+            subject=subject,
+            audience=self.audience,
+            scopes=tuple(scopes),
+            now_seconds=self._clock.now_ms() // 1000,
+            ttl_seconds=ttl_seconds,
+        )
+
+    def verify(self, token: str) -> TokenClaims:
+        """The claims of a token this simulator issued and that has not expired."""
+        return verify_token(
+            self._signing_key,
+            token,
+            audience=self.audience,
+            now_seconds=self._clock.now_ms() // 1000,
+        )

@@ -145,21 +145,37 @@ class _Collector:
             raise RequestInvalid(self.params)
 
 
+def _required_string(
+    fields: dict[str, Any],
+    key: str,
+    errors: _Collector,
+    *,
+    within: str = "",
+    wrong_type: str = "must be a string",
+) -> str | None:
+    """`fields[key]` if it is a string; else None, with what is wrong named `within` + `key`."""
+    if key not in fields:
+        errors.add(within + key, "is required")
+        return None
+    value = fields[key]
+    if not isinstance(value, str):
+        errors.add(within + key, wrong_type)
+        return None
+    return value
+
+
 def _common_fields(body: dict[str, Any], errors: _Collector) -> tuple[str, str, bool]:
-    device_id = body.get("deviceId")
-    if "deviceId" not in body:
-        errors.add("deviceId", "is required")
-    elif not isinstance(device_id, str):
-        errors.add("deviceId", "must be a string")
-    elif not is_device_id(device_id):
+    device_id = _required_string(body, "deviceId", errors)
+    if device_id is not None and not is_device_id(device_id):
         errors.add("deviceId", DEVICE_ID_RULE)
 
-    timeout = body.get("feedbackTimeout")
-    if "feedbackTimeout" not in body:
-        errors.add("feedbackTimeout", "is required")
-    elif not isinstance(timeout, str):
-        errors.add("feedbackTimeout", "must be a string holding a duration, such as PT25H")
-    else:
+    timeout = _required_string(
+        body,
+        "feedbackTimeout",
+        errors,
+        wrong_type="must be a string holding a duration, such as PT25H",
+    )
+    if timeout is not None:
         seconds = duration_seconds(timeout)
         if seconds is None:
             errors.add(
@@ -173,11 +189,7 @@ def _common_fields(body: dict[str, Any], errors: _Collector) -> tuple[str, str, 
     dry_run = body.get("dryRun", False)
     if not isinstance(dry_run, bool):
         errors.add("dryRun", "must be true or false")
-    return (
-        device_id if isinstance(device_id, str) else "",
-        timeout if isinstance(timeout, str) else "",
-        dry_run is True,
-    )
+    return device_id or "", timeout or "", dry_run is True
 
 
 def _message_object(body: dict[str, Any], errors: _Collector) -> dict[str, Any] | None:
@@ -191,23 +203,43 @@ def _message_object(body: dict[str, Any], errors: _Collector) -> dict[str, Any] 
     return message
 
 
-def validate_lora_create(body: object) -> NewDownlink:
-    """A LoRa create request, or RequestInvalid naming every field that is wrong."""
+def validate_create(kind: Kind, body: object) -> NewDownlink:
+    """A create request of `kind`, or RequestInvalid naming every field that is wrong."""
     if not isinstance(body, dict):
         raise RequestInvalid.single("body", "must be a JSON object")
     errors = _Collector()
     device_id, timeout, dry_run = _common_fields(body, errors)
-    payload = b""
-    payload_hex = ""
-    f_port = 0
     message = _message_object(body, errors)
+    normalized: dict[str, object] = {}
+    payload = b""
     if message is not None:
-        raw_hex = message.get("payloadHex")
-        if "payloadHex" not in message:
-            errors.add("message.payloadHex", "is required")
-        elif not isinstance(raw_hex, str):
-            errors.add("message.payloadHex", "must be a string of hex digits")
-        elif not raw_hex:
+        message_fields = _lora_message if kind is Kind.LORA else _mqtt_message
+        normalized, payload = message_fields(message, errors)
+    retry_limit = _retry_limit(body, errors) if kind is Kind.LORA else None
+    errors.raise_if_any()
+    return NewDownlink(
+        kind=kind,
+        device_id=device_id,
+        message=normalized,
+        feedback_timeout=timeout,
+        dry_run=dry_run,
+        retry_limit=retry_limit,
+        payload=payload,
+    )
+
+
+def _lora_message(message: dict[str, Any], errors: _Collector) -> tuple[dict[str, object], bytes]:
+    """A LoRa message as stored, and the bytes the device would receive."""
+    payload_hex, payload, f_port = "", b"", 0
+    raw_hex = _required_string(
+        message,
+        "payloadHex",
+        errors,
+        within="message.",
+        wrong_type="must be a string of hex digits",
+    )
+    if raw_hex is not None:
+        if not raw_hex:
             errors.add("message.payloadHex", "must not be empty")
         elif not _HEX.fullmatch(raw_hex):
             errors.add("message.payloadHex", "must contain only hex digits (0-9, a-f, A-F)")
@@ -216,35 +248,30 @@ def validate_lora_create(body: object) -> NewDownlink:
         else:
             payload_hex = raw_hex
             payload = bytes.fromhex(raw_hex)
-        port = _as_int(message.get("fPort"))
-        if "fPort" not in message:
-            errors.add("message.fPort", "is required")
-        elif port is None or not MIN_FPORT <= port <= MAX_FPORT:
-            errors.add("message.fPort", f"must be an integer from {MIN_FPORT} to {MAX_FPORT}")
-        else:
-            f_port = port
+    port = _as_int(message.get("fPort"))
+    if "fPort" not in message:
+        errors.add("message.fPort", "is required")
+    elif port is None or not MIN_FPORT <= port <= MAX_FPORT:
+        errors.add("message.fPort", f"must be an integer from {MIN_FPORT} to {MAX_FPORT}")
+    else:
+        f_port = port
+    return {"payloadHex": payload_hex, "fPort": f_port}, payload
 
-    retry_limit = 0
-    if "retryLimit" in body:
-        limit = _as_int(body["retryLimit"])
-        if limit is None:
-            errors.add("retryLimit", "must be a whole number (0 or more)")
-        elif limit < 0:
-            errors.add("retryLimit", "must be 0 or more")
-        elif limit > MAX_INT32:
-            errors.add("retryLimit", f"must be at most {MAX_INT32}")
-        else:
-            retry_limit = limit
-    errors.raise_if_any()
-    return NewDownlink(
-        kind=Kind.LORA,
-        device_id=device_id,
-        message={"payloadHex": payload_hex, "fPort": f_port},
-        feedback_timeout=timeout,
-        dry_run=dry_run,
-        retry_limit=retry_limit,
-        payload=payload,
-    )
+
+def _retry_limit(body: dict[str, Any], errors: _Collector) -> int:
+    """A LoRa create's retryLimit; 0 when absent."""
+    if "retryLimit" not in body:
+        return 0
+    limit = _as_int(body["retryLimit"])
+    if limit is None:
+        errors.add("retryLimit", "must be a whole number (0 or more)")
+    elif limit < 0:
+        errors.add("retryLimit", "must be 0 or more")
+    elif limit > MAX_INT32:
+        errors.add("retryLimit", f"must be at most {MAX_INT32}")
+    else:
+        return limit
+    return 0
 
 
 def _optional_string(message: dict[str, Any], name: str, errors: _Collector) -> str | None:
@@ -257,68 +284,44 @@ def _optional_string(message: dict[str, Any], name: str, errors: _Collector) -> 
     return value
 
 
-def validate_mqtt_create(body: object) -> NewDownlink:
-    """An MQTT create request, or RequestInvalid naming every field that is wrong."""
-    if not isinstance(body, dict):
-        raise RequestInvalid.single("body", "must be a JSON object")
-    errors = _Collector()
-    device_id, timeout, dry_run = _common_fields(body, errors)
-    normalized: dict[str, object] = {}
+def _mqtt_message(message: dict[str, Any], errors: _Collector) -> tuple[dict[str, object], bytes]:
+    """An MQTT message as stored (qos defaulted), and the bytes the device would receive."""
     payload = b""
-    message = _message_object(body, errors)
-    if message is not None:
-        message_type = message.get("type")
-        if "type" not in message:
-            errors.add("message.type", 'is required: "text" or "binary"')
-        elif message_type not in MQTT_MESSAGE_TYPES:
-            errors.add("message.type", 'must be "text" or "binary"')
-        raw_payload = message.get("payload")
-        if "payload" not in message:
-            errors.add("message.payload", "is required")
-        elif not isinstance(raw_payload, str):
-            errors.add("message.payload", "must be a string")
-        elif message_type == "binary":
-            if not _BASE64.fullmatch(raw_payload):
-                errors.add(
-                    "message.payload",
-                    "must be base64 for a binary message (A-Z, a-z, 0-9, + and /, "
-                    "padded with = to a multiple of 4 characters)",
-                )
-            else:
-                try:
-                    payload = base64.b64decode(raw_payload, validate=True)
-                except binascii.Error:
-                    errors.add("message.payload", "must be base64 for a binary message")
-        elif message_type == "text":
+    message_type = message.get("type")
+    if "type" not in message:
+        errors.add("message.type", 'is required: "text" or "binary"')
+    elif message_type not in MQTT_MESSAGE_TYPES:
+        errors.add("message.type", 'must be "text" or "binary"')
+    raw_payload = _required_string(message, "payload", errors, within="message.")
+    if raw_payload is not None and message_type == "binary":
+        if not _BASE64.fullmatch(raw_payload):
+            errors.add(
+                "message.payload",
+                "must be base64 for a binary message (A-Z, a-z, 0-9, + and /, "
+                "padded with = to a multiple of 4 characters)",
+            )
+        else:
             try:
-                payload = raw_payload.encode("utf-8")
-            except UnicodeEncodeError:
-                errors.add("message.payload", "must be valid Unicode text")
-        topic = message.get("topic")
-        if "topic" not in message:
-            errors.add("message.topic", "is required")
-        elif not isinstance(topic, str):
-            errors.add("message.topic", "must be a string")
-        content_type = _optional_string(message, "contentType", errors)
-        qos = _optional_string(message, "qos", errors)
-        normalized = {"type": message_type, "payload": raw_payload, "topic": topic}
-        if content_type is not None:
-            normalized["contentType"] = content_type
-        normalized["qos"] = qos if qos is not None else "AT_MOST_ONCE"
+                payload = base64.b64decode(raw_payload, validate=True)
+            except binascii.Error:
+                errors.add("message.payload", "must be base64 for a binary message")
+    elif raw_payload is not None and message_type == "text":
+        try:
+            payload = raw_payload.encode("utf-8")
+        except UnicodeEncodeError:
+            errors.add("message.payload", "must be valid Unicode text")
+    topic = _required_string(message, "topic", errors, within="message.")
+    content_type = _optional_string(message, "contentType", errors)
+    qos = _optional_string(message, "qos", errors)
+    normalized: dict[str, object] = {"type": message_type, "payload": raw_payload, "topic": topic}
+    if content_type is not None:
+        normalized["contentType"] = content_type
+    normalized["qos"] = qos if qos is not None else "AT_MOST_ONCE"
     for name in ("message.topic", "message.contentType", "message.qos"):
         value = normalized.get(name.removeprefix("message."))
         if isinstance(value, str) and _has_lone_surrogate(value):
             errors.add(name, "must be valid Unicode text")
-    errors.raise_if_any()
-    return NewDownlink(
-        kind=Kind.MQTT,
-        device_id=device_id,
-        message=normalized,
-        feedback_timeout=timeout,
-        dry_run=dry_run,
-        retry_limit=None,
-        payload=payload,
-    )
+    return normalized, payload
 
 
 def _has_lone_surrogate(text: str) -> bool:
@@ -327,12 +330,6 @@ def _has_lone_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def validate_create(kind: Kind, body: object) -> NewDownlink:
-    if kind is Kind.LORA:
-        return validate_lora_create(body)
-    return validate_mqtt_create(body)
 
 
 # --- Parameters ------------------------------------------------------------------------------

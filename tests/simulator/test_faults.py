@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from simulator.app import SimulatedDisconnect, SimulatorApp, create_app
+from simulator.app import SimulatorApp, create_app
 from simulator.clock import ManualClock
+from simulator.fault_responses import SimulatedDisconnect
 from tests.simulator.conftest import SETTINGS, START, Api, RecordedSleeps, lora_body
 
 

@@ -14,16 +14,14 @@ from simulator.validation import (
     parse_forced,
     parse_json_body,
     parse_timestamp_us,
-    validate_lora_create,
-    validate_mqtt_create,
+    validate_create,
 )
 from tests.simulator.conftest import Api, lora_body, mqtt_body
 
 
 def invalid_names(body: object, kind: Kind = Kind.LORA) -> list[str]:
-    validate = validate_lora_create if kind is Kind.LORA else validate_mqtt_create
     with pytest.raises(RequestInvalid) as caught:
-        validate(body)
+        validate_create(kind, body)
     return [param.name for param in caught.value.params]
 
 
@@ -64,7 +62,7 @@ INVALID_DEVICE_IDS = [
 @pytest.mark.parametrize("device_id", VALID_DEVICE_IDS)
 def test_each_device_id_format_is_accepted(device_id: str) -> None:
     assert is_device_id(device_id)
-    assert validate_lora_create(lora_body(deviceId=device_id)).device_id == device_id
+    assert validate_create(Kind.LORA, lora_body(deviceId=device_id)).device_id == device_id
 
 
 @pytest.mark.parametrize("device_id", INVALID_DEVICE_IDS)
@@ -110,10 +108,11 @@ def test_durations_outside_the_subset_are_not_simple(text: str) -> None:
 )
 def test_feedback_timeout_must_be_at_least_ten_minutes(timeout: str, accepted: bool) -> None:
     if accepted:
-        assert validate_lora_create(lora_body(feedbackTimeout=timeout)).feedback_timeout == timeout
+        new = validate_create(Kind.LORA, lora_body(feedbackTimeout=timeout))
+        assert new.feedback_timeout == timeout
     else:
         with pytest.raises(RequestInvalid) as caught:
-            validate_lora_create(lora_body(feedbackTimeout=timeout))
+            validate_create(Kind.LORA, lora_body(feedbackTimeout=timeout))
         assert caught.value.params[0].name == "feedbackTimeout"
         assert "at least 10 minutes" in caught.value.params[0].reason
 
@@ -135,13 +134,13 @@ def test_required_fields(missing: str) -> None:
 )
 def test_dry_run_must_be_a_boolean(value: object, accepted: bool) -> None:
     if accepted:
-        assert validate_mqtt_create(mqtt_body(dryRun=value)).dry_run is value
+        assert validate_create(Kind.MQTT, mqtt_body(dryRun=value)).dry_run is value
     else:
         assert invalid_names(mqtt_body(dryRun=value), Kind.MQTT) == ["dryRun"]
 
 
 def test_dry_run_defaults_to_false() -> None:
-    assert validate_lora_create(lora_body()).dry_run is False
+    assert validate_create(Kind.LORA, lora_body()).dry_run is False
 
 
 @pytest.mark.parametrize(
@@ -160,7 +159,7 @@ def test_dry_run_defaults_to_false() -> None:
 def test_lora_payload_hex(payload_hex: object, accepted: bool) -> None:
     body = lora_body(message={"payloadHex": payload_hex, "fPort": 1})
     if accepted:
-        assert validate_lora_create(body).payload == bytes.fromhex(str(payload_hex))
+        assert validate_create(Kind.LORA, body).payload == bytes.fromhex(str(payload_hex))
     else:
         assert invalid_names(body) == ["message.payloadHex"]
 
@@ -183,7 +182,7 @@ def test_lora_payload_hex(payload_hex: object, accepted: bool) -> None:
 def test_lora_fport_is_an_integer_from_1_to_223(port: object, accepted: bool) -> None:
     body = lora_body(message={"payloadHex": "00", "fPort": port})
     if accepted:
-        assert validate_lora_create(body).message["fPort"] == port
+        assert validate_create(Kind.LORA, body).message["fPort"] == port
     else:
         assert invalid_names(body) == ["message.fPort"]
 
@@ -209,13 +208,13 @@ def test_lora_message_fields_are_required() -> None:
 )
 def test_retry_limit_is_a_whole_number_of_at_least_zero(limit: object, accepted: bool) -> None:
     if accepted:
-        assert validate_lora_create(lora_body(retryLimit=limit)).retry_limit == limit
+        assert validate_create(Kind.LORA, lora_body(retryLimit=limit)).retry_limit == limit
     else:
         assert invalid_names(lora_body(retryLimit=limit)) == ["retryLimit"]
 
 
 def test_retry_limit_defaults_to_zero() -> None:
-    assert validate_lora_create(lora_body()).retry_limit == 0
+    assert validate_create(Kind.LORA, lora_body()).retry_limit == 0
 
 
 def test_read_only_fields_are_ignored() -> None:
@@ -227,7 +226,7 @@ def test_read_only_fields_are_ignored() -> None:
         retryCount=9,
         lastFailureReason="EVICTED",
     )
-    new = validate_lora_create(body)
+    new = validate_create(Kind.LORA, body)
     assert new.message == {"payloadHex": "0102", "fPort": 3}
 
 
@@ -269,7 +268,7 @@ def test_the_body_must_be_an_object(body: object) -> None:
     ],
 )
 def test_valid_mqtt_messages(message: dict[str, Any]) -> None:
-    new = validate_mqtt_create(mqtt_body(message=message))
+    new = validate_create(Kind.MQTT, mqtt_body(message=message))
     assert new.message["payload"] == message["payload"]
     assert new.message["qos"] == message.get("qos", "AT_MOST_ONCE")
 
@@ -294,8 +293,8 @@ def test_invalid_mqtt_messages_name_the_field(message: dict[str, Any], field: st
 
 
 def test_binary_payload_is_decoded_for_markers() -> None:
-    new = validate_mqtt_create(
-        mqtt_body(message={"type": "binary", "payload": "AAEC", "topic": "t"})
+    new = validate_create(
+        Kind.MQTT, mqtt_body(message={"type": "binary", "payload": "AAEC", "topic": "t"})
     )
     assert new.payload == b"\x00\x01\x02"
 
