@@ -19,6 +19,7 @@ from accounts.lockout import locked_across_addresses
 from accounts.services import password_reset_request, reset_link_lifetime
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
+from core.htmx import swap_whole_page
 
 
 def locked_out(
@@ -29,12 +30,8 @@ def locked_out(
     across = locked_across_addresses(request)
     limit = settings.AXES_USERNAME_FAILURE_LIMIT if across else settings.AXES_FAILURE_LIMIT
     context = {"minutes": minutes, "failure_limit": limit, "across_addresses": across}
-    response = render(request, "accounts/locked_out.html", context, status=429)
-    if request.headers.get("HX-Request") == "true":
-        # htmx swaps this page over whatever asked, so it is read instead of lost.
-        response["HX-Retarget"] = "body"
-        response["HX-Reswap"] = "innerHTML"
-    return response
+    # htmx gets it swapped over whatever asked, so it is read instead of lost.
+    return swap_whole_page(render(request, "accounts/locked_out.html", context, status=429))
 
 
 class SignInView(auth_views.LoginView):

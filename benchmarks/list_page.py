@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from benchmarks.throwaway import use_throwaway_database
+from benchmarks.throwaway import simulator_in_thread, use_throwaway_database
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -92,25 +92,6 @@ def p95(values: list[float]) -> float:
     if len(values) < 2:
         return values[0]
     return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
-@contextmanager
-def simulator_in_thread(directory: Path) -> Iterator[RunningSimulator]:
-    """The simulator over HTTP, frozen in time (its statuses do not move during the run)."""
-    from simulator.app import create_app
-    from simulator.clock import ManualClock
-    from simulator.config import SimulatorSettings
-    from simulator.server import start_in_thread
-
-    app = create_app(
-        SimulatorSettings(database=str(directory / "simulator.sqlite3")), clock=ManualClock()
-    )
-    running = start_in_thread(app)
-    try:
-        yield running
-    finally:
-        running.stop()
-        app.store.close()
 
 
 @contextmanager
@@ -224,36 +205,25 @@ def run(iterations: int = 200, rows: int = 50) -> dict[str, Any]:
         raise ValueError(f"the list shows pages of {PAGE_SIZES} rows, not {rows}")
 
     from audit.trail import Origin
+    from benchmarks.simulated_team import team_on_simulator
     from teams import services as team_services
     from teams.connections import forget_clients
-    from teams.models import AuthKind, Role
+    from teams.models import Role
 
     suffix = uuid.uuid4().hex[:8]
     origin = Origin.system("benchmark")
     client_id, secret = f"bench-{suffix}", f"bench-secret-{uuid.uuid4().hex}"
     with (
         tempfile.TemporaryDirectory(prefix="list-page-bench-") as directory,
-        simulator_in_thread(Path(directory)) as simulator,
+        simulator_in_thread(Path(directory)) as simulator,  # frozen: statuses do not move
     ):
-        control = httpx.post(
-            f"{simulator.url}/_sim/clients",
-            json={"tenantId": TENANT, "clientId": client_id, "clientSecret": secret},
-        )
-        assert control.status_code == 201, control.text
-        team = team_services.team_create(
-            slug=f"bench-{suffix}", name=f"Benchmark {suffix}", origin=origin
-        )
-        team_services.credential_update(
-            team=team,
-            data=team_services.CredentialInput(
-                api_url=simulator.url,
-                auth_kind=AuthKind.CLIENT_CREDENTIALS,
-                tenant_id=TENANT,
-                client_id=client_id,
-                token_url=f"{simulator.url}/v2/{{tenant_id}}/oidc/idp/c1/token",
-                audience=simulator.app.config.audience,
-                secret=secret,
-            ),
+        team = team_on_simulator(
+            simulator,
+            f"bench-{suffix}",
+            f"Benchmark {suffix}",
+            tenant_id=TENANT,
+            client_id=client_id,
+            secret=secret,
             origin=origin,
         )
         users = get_user_model().objects

@@ -38,14 +38,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.beat_cycle import BeatCycles
-from benchmarks.throwaway import use_throwaway_database
+from benchmarks.throwaway import simulator_in_thread, use_throwaway_database
 
 if TYPE_CHECKING:
     from simulator.server import RunningSimulator
@@ -60,29 +58,6 @@ TARGET_CALLS_FACTOR = 20.0
 TARGET_TIME_FACTOR = 10.0
 DEFAULT_NAIVE_SAMPLE = 1_000
 SEED = 20_250_401
-
-
-@contextmanager
-def simulator_in_thread(directory: Path, latency_ms: float) -> Iterator[RunningSimulator]:
-    """The simulator over HTTP with a frozen clock: nothing changes unless the run says so."""
-    from simulator.app import create_app
-    from simulator.clock import ManualClock
-    from simulator.config import SimulatorSettings
-    from simulator.server import start_in_thread
-
-    config = SimulatorSettings(
-        database=str(directory / "simulator.sqlite3"),
-        latency_ms=latency_ms,
-        pending_seconds=1e7,
-        cancel_seconds=CANCEL_SECONDS,
-    )
-    app = create_app(config, clock=ManualClock())
-    running = start_in_thread(app)
-    try:
-        yield running
-    finally:
-        running.stop()
-        app.store.close()
 
 
 @dataclass(frozen=True)
@@ -115,29 +90,13 @@ def _create_body(kind: str, index: int) -> dict[str, Any]:
 
 
 def make_team(simulator: RunningSimulator, slug: str) -> tuple[Team, str]:
-    """A team whose GRIP client credential is registered on the simulator, in its own tenant."""
+    """A team whose GRIP client credential is registered on the simulator, in its own tenant
+    (named as the team); returns the team and its tenant."""
     from audit.trail import Origin
-    from simulator.tokens import ALL_SCOPES
-    from teams import services
-    from teams.models import AuthKind
+    from benchmarks.simulated_team import team_on_simulator
 
-    origin = Origin.system("benchmark")
-    client_id, secret = f"{slug}-portal", f"{slug}-secret-{uuid.uuid4().hex}"
-    simulator.store.register_client(slug, client_id, secret, ALL_SCOPES)
-    team = services.team_create(slug=slug, name=slug.capitalize(), origin=origin)
-    services.credential_update(
-        team=team,
-        data=services.CredentialInput(
-            api_url=simulator.url,
-            auth_kind=AuthKind.CLIENT_CREDENTIALS,
-            tenant_id=slug,
-            client_id=client_id,
-            token_url=f"{simulator.url}/v2/{{tenant_id}}/oidc/idp/c1/token",
-            audience=simulator.app.config.audience,
-            secret=secret,
-        ),
-        origin=origin,
-    )
+    secret = f"{slug}-secret-{uuid.uuid4().hex}"
+    team = team_on_simulator(simulator, slug, secret=secret, origin=Origin.system("benchmark"))
     return team, slug
 
 
@@ -311,7 +270,13 @@ def run(
     suffix = uuid.uuid4().hex[:6]
     with (
         tempfile.TemporaryDirectory(prefix="poller-bench-") as directory,
-        simulator_in_thread(Path(directory), latency_ms) as simulator,
+        # Downlinks stay PENDING until cancelled: only the run changes them.
+        simulator_in_thread(
+            Path(directory),
+            latency_ms=latency_ms,
+            pending_seconds=1e7,
+            cancel_seconds=CANCEL_SECONDS,
+        ) as simulator,
         BeatCycles(timeout=600) as beat,
     ):
         team_objects: dict[int, Team] = {}

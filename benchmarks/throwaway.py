@@ -1,7 +1,16 @@
-"""A Django set up on a new SQLite database, so a benchmark never writes to a real one."""
+"""What a benchmark runs against and throws away afterwards: a Django set up on a new SQLite
+database, so a benchmark never writes to a real one, and a simulator of its own."""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulator.server import RunningSimulator
 
 
 def use_throwaway_database(
@@ -40,3 +49,22 @@ def use_throwaway_database(
     call_command("migrate", verbosity=0)
     if collect_static:
         call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@contextmanager
+def simulator_in_thread(directory: Path, **settings: Any) -> Iterator[RunningSimulator]:
+    """The simulator over HTTP in a thread, its store under `directory` and its clock frozen:
+    nothing changes unless the run moves the clock. `settings` are SimulatorSettings fields."""
+    from simulator.app import create_app
+    from simulator.clock import ManualClock
+    from simulator.config import SimulatorSettings
+    from simulator.server import start_in_thread
+
+    config = SimulatorSettings(database=str(directory / "simulator.sqlite3"), **settings)
+    app = create_app(config, clock=ManualClock())
+    running = start_in_thread(app)
+    try:
+        yield running
+    finally:
+        running.stop()
+        app.store.close()

@@ -138,11 +138,6 @@ class Downlink(models.Model):
         return self.status == DONE
 
     @property
-    def is_tracked(self) -> bool:
-        """Still worth following: sent, not DONE yet."""
-        return self.remote_id is not None and self.status != DONE
-
-    @property
     def outcome_is_unknown(self) -> bool:
         return self.send_state == SendState.UNKNOWN or (
             self.send_state == SendState.SENDING and self.created_at < stuck_before()

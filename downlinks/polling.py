@@ -38,6 +38,7 @@ from teams.connections import NoCredential, team_client
 from teams.crypto import DecryptionError
 from teams.models import Team
 from things_api import (
+    CANCELLED,
     SearchFilters,
     SortField,
     ThingsAuthError,
@@ -312,7 +313,7 @@ def _check_cancels(
 
 
 def _settle_cancel(record: Downlink, downlink: AnyDownlink) -> None:
-    took_effect = downlink.is_done and downlink.last_failure_reason == "CANCELLED"
+    took_effect = downlink.is_done and downlink.last_failure_reason == CANCELLED
     record.cancel_state = CancelState.ACCEPTED if took_effect else CancelState.NOT_TAKEN
     record.save(update_fields=["cancel_state"])
     if took_effect:

@@ -26,6 +26,8 @@ from teams.connections import NoCredential, team_client
 from teams.crypto import DecryptionError
 from teams.models import Team
 from things_api import (
+    CANCELLED,
+    EXECUTING,
     NewLoraDownlink,
     NewMqttDownlink,
     ThingsAPIError,
@@ -89,9 +91,25 @@ def _observed_state(downlink: AnyDownlink) -> dict[str, Any]:
     }
 
 
+def _differs(record: Downlink, state: dict[str, Any]) -> bool:
+    return bool(
+        record.status != state["status"]
+        or record.last_failure_reason != state["last_failure_reason"]
+        or record.retry_count != state["retry_count"]
+    )
+
+
 def is_newer(record: Downlink, downlink: AnyDownlink) -> bool:
-    """Does the API's answer tell the record something it does not know yet?"""
-    return record.remote_modified_at is None or downlink.modified_at > record.remote_modified_at
+    """Does the API's answer tell the record something it does not know yet?
+
+    The one definition of "newer": modified later than what the record holds, or at the same
+    moment with another state (two changes within the API's clock resolution). An older
+    answer (a page read before the poller's) never overwrites a newer one.
+    """
+    known = record.remote_modified_at
+    if known is None or downlink.modified_at > known:
+        return True
+    return downlink.modified_at == known and _differs(record, _observed_state(downlink))
 
 
 def record_observation(record: Downlink, downlink: AnyDownlink, *, source: str) -> bool:
@@ -101,12 +119,8 @@ def record_observation(record: Downlink, downlink: AnyDownlink, *, source: str) 
     same change seen twice (by a page and the poller, or two pollers) is stored once.
     """
     state = _observed_state(downlink)
-    newer = record.remote_modified_at is None or downlink.modified_at >= record.remote_modified_at
-    changed = newer and (
-        record.status != state["status"]
-        or record.last_failure_reason != state["last_failure_reason"]
-        or record.retry_count != state["retry_count"]
-    )
+    newer = is_newer(record, downlink)
+    changed = newer and _differs(record, state)
     if newer:
         for name, value in state.items():
             setattr(record, name, value)
@@ -351,14 +365,14 @@ def explain_conflict(error: ThingsConflict, downlink: AnyDownlink | None, *, for
     summary = error.problem.summary().rstrip(".") if error.problem else ""
     said = f" (The Things API said: {summary}.)" if summary else ""
     if downlink is not None and downlink.is_done:
-        if downlink.last_failure_reason == "CANCELLED":
+        if downlink.last_failure_reason == CANCELLED:
             how = "it was cancelled already"
         elif downlink.last_failure_reason:
             how = f"it failed with {downlink.last_failure_reason}"
         else:
             how = "it was delivered successfully"
         return f"This downlink cannot be cancelled: it has already finished ({how}).{said}"
-    if downlink is not None and not forced and downlink.status == "EXECUTING":
+    if downlink is not None and not forced and downlink.status == EXECUTING:
         return (
             "This downlink is already being delivered, so a normal cancel is refused. A forced "
             f"cancel aborts it anyway (the device may have received it already).{said}"

@@ -22,8 +22,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit.models import Outcome
 from audit.trail import Origin
+from core.htmx import page_or_fragment
 from downlinks import selectors, services
 from downlinks.forms import (
+    CancelForm,
     DownlinkFilterForm,
     LoraSendForm,
     MqttSendForm,
@@ -65,13 +67,6 @@ def upstream_problem(error: Exception) -> tuple[str, int]:
         f"The Things API could not be reached or answered with an error. {error.describe()}",
         status,
     )
-
-
-def _fragment(request: TeamRequest, template: str, name: str) -> str:
-    """The whole page, or only the named partial for an htmx request that is not boosted."""
-    if request.htmx and not request.htmx.boosted:
-        return f"{template}#{name}"
-    return template
 
 
 def _kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
@@ -129,8 +124,13 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
         query.pop(name, None)
     context["base_query"] = query.urlencode()
     context["sort"] = form.sort_column
-    return render(
-        request, _fragment(request, "downlinks/list.html", "results"), context, status=status
+    return page_or_fragment(
+        request,
+        "downlinks/list.html",
+        context,
+        fragment="results",
+        status=status,
+        whole_page=not form.is_valid(),
     )
 
 
@@ -171,8 +171,8 @@ def downlink_detail(
         context["detail"] = selectors.downlink_history(
             team=request.team, kind=kind, downlink=downlink, record=record
         )
-    return render(
-        request, _fragment(request, "downlinks/detail.html", "live"), context, status=status
+    return page_or_fragment(
+        request, "downlinks/detail.html", context, fragment="live", status=status
     )
 
 
@@ -194,7 +194,7 @@ def downlink_raw(
         context["banner"], status = upstream_problem(error)
     else:
         context["raw_json"] = json.dumps(downlink.raw, indent=2, sort_keys=True)
-    return render(request, _fragment(request, "downlinks/raw.html", "raw"), context, status=status)
+    return page_or_fragment(request, "downlinks/raw.html", context, fragment="raw", status=status)
 
 
 # --- Send ------------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def send_attempt(request: TeamRequest, team_slug: str, kind: str, record_id: int
         "record": record,
         "poll_seconds": settings.POLL_INTERVAL_SECONDS,
     }
-    return render(request, _fragment(request, "downlinks/attempt.html", "live"), context)
+    return page_or_fragment(request, "downlinks/attempt.html", context, fragment="live")
 
 
 @require_POST
@@ -377,9 +377,11 @@ def downlink_cancel(
         context["downlink_id"] = downlink_id
         return render(request, "downlinks/cancel.html", context, status=status)
     context["downlink"] = downlink
-    if request.method == "GET":
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    context["form"] = form
+    if not form.is_bound:
         return render(request, "downlinks/cancel.html", context)
-    forced = request.POST.get("forced") == "on"
+    forced = form.is_valid() and form.cleaned_data["forced"]
     try:
         result = services.downlink_cancel(
             team=request.team,
@@ -399,7 +401,6 @@ def downlink_cancel(
                 kwargs={"team_slug": team_slug, "kind": kind, "downlink_id": downlink_id},
             )
         )
-    context["forced"] = forced
     if result.outcome == Outcome.UNKNOWN:
         # It may have been accepted: not the confirmation again, but the downlink's page,
         # which says the cancellation is being checked (and offers Cancel once it is known

@@ -6,7 +6,7 @@ from django.conf import settings
 from audit.models import Action
 from core.form_fields import DateTimeLocalField, require_later
 from teams.connections import outbound_policy
-from teams.models import AuthKind, Role, ThingsCredential
+from teams.models import AuthKind, Membership, Role, ThingsCredential
 
 
 class MemberAddForm(forms.Form):
@@ -14,13 +14,47 @@ class MemberAddForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
 
+class DeviceFinderForm(forms.Form):
+    """ "Find a downlink" on the team's page: a device id, looked up (and checked) by the list
+    page of its kind, which the form is sent to."""
+
+    device = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *, kind_label: str, example: str) -> None:
+        super().__init__(auto_id=f"find-{kind_label.lower()}-%s")
+        self.fields["device"].label = f"{kind_label} device id"
+        self.fields["device"].widget.attrs["placeholder"] = example
+
+
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+    @classmethod
+    def for_membership(cls, membership: Membership) -> "MemberRoleForm":
+        """The role picker in the member's row: its own ids, and a label naming the member."""
+        form = cls(initial={"role": membership.role}, auto_id=f"role-{membership.pk}-%s")
+        form.fields["role"].label = f"Role of {membership.user.get_username()}"
+        return form
+
+
+def secret_field(label: str, *, keeps: str) -> forms.CharField:
+    """A write-only secret: it starts empty, is never shown back, and left empty keeps
+    `keeps`."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=f"Leave empty to keep {keeps}.",
+    )
 
 
 class CredentialForm(forms.Form):
     """The team's Things credential. Secrets are write-only: the fields start empty, and
     leaving one empty keeps the stored secret."""
+
+    # What the form shows of a stored credential: all but its secret.
+    STORED_FIELDS = ("api_url", "auth_kind", "tenant_id", "client_id", "token_url", "audience")
 
     api_url = forms.URLField(label="Things API URL", max_length=200)
     auth_kind = forms.ChoiceField(
@@ -30,13 +64,7 @@ class CredentialForm(forms.Form):
     client_id = forms.CharField(
         label="Client id (the API key's id)", max_length=200, required=False
     )
-    client_secret = forms.CharField(
-        label="Client secret",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the stored secret.",
-    )
+    client_secret = secret_field("Client secret", keeps="the stored secret")
     token_url = forms.CharField(
         label="Token URL",
         max_length=300,
@@ -46,13 +74,7 @@ class CredentialForm(forms.Form):
     audience = forms.CharField(
         label="Audience (the KPN Things application id)", max_length=200, required=False
     )
-    static_token = forms.CharField(
-        label="Bearer token",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the stored token.",
-    )
+    static_token = secret_field("Bearer token", keeps="the stored token")
 
     def __init__(
         self,
@@ -64,15 +86,7 @@ class CredentialForm(forms.Form):
         self.credential = credential
         if credential is not None:
             kwargs.setdefault(
-                "initial",
-                {
-                    "api_url": credential.api_url,
-                    "auth_kind": credential.auth_kind,
-                    "tenant_id": credential.tenant_id,
-                    "client_id": credential.client_id,
-                    "token_url": credential.token_url,
-                    "audience": credential.audience,
-                },
+                "initial", {name: getattr(credential, name) for name in self.STORED_FIELDS}
             )
         else:
             kwargs.setdefault(

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.export import csv_lines
 from audit.selectors import AuditFilters, audit_entries
 from audit.trail import Origin
+from core.htmx import page_or_fragment
 from teams import connections, services
 from teams.access import (
     LAST_TEAM_SESSION_KEY,
@@ -25,7 +26,13 @@ from teams.access import (
     team_member_required,
     teams_of,
 )
-from teams.forms import AuditFilterForm, CredentialForm, MemberAddForm, MemberRoleForm
+from teams.forms import (
+    AuditFilterForm,
+    CredentialForm,
+    DeviceFinderForm,
+    MemberAddForm,
+    MemberRoleForm,
+)
 from teams.models import AuthKind, Membership, Role, ThingsCredential
 
 AUDIT_PAGE_SIZE = 50
@@ -50,7 +57,11 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @team_member_required(Role.VIEWER)
 def team_home(request: TeamRequest, team_slug: str) -> HttpResponse:
-    return render(request, "teams/team_home.html")
+    finders = {
+        "lora": DeviceFinderForm(kind_label="LoRa", example="deveui:ea8fa35e2cf3489f"),
+        "mqtt": DeviceFinderForm(kind_label="MQTT", example="imei:350266800610993"),
+    }
+    return render(request, "teams/team_home.html", {"finders": finders})
 
 
 # --- Members -------------------------------------------------------------------------------
@@ -63,9 +74,10 @@ def _members_page(request: TeamRequest, add_form: MemberAddForm, status: int = 2
         .order_by("user__username")
     )
     context = {
-        "memberships": memberships,
+        "rows": [
+            (membership, MemberRoleForm.for_membership(membership)) for membership in memberships
+        ],
         "add_form": add_form,
-        "roles": Role.choices,
     }
     return render(request, "teams/members.html", context, status=status)
 
@@ -235,15 +247,15 @@ def _audit_page(
         "csv_url": f"{csv_url}?{query.urlencode()}" if query else csv_url,
     }
     valid = form.is_valid() or not form.is_bound
-    fragment = bool(request.htmx) and not request.htmx.boosted
-    template = "teams/audit.html#results" if fragment and valid else "teams/audit.html"
     with timezone.override(UTC):  # the page's times are UTC, as its headings say
-        response = render(request, template, context, status=200 if valid else 400)
-    if fragment and not valid:
-        # The field errors are in the form, outside the results: htmx shows the whole page.
-        response["HX-Retarget"] = "body"
-        response["HX-Reswap"] = "innerHTML"
-    return response
+        return page_or_fragment(
+            request,
+            "teams/audit.html",
+            context,
+            fragment="results",
+            status=200 if valid else 400,
+            whole_page=not valid,
+        )
 
 
 def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> HttpResponseBase:

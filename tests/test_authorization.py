@@ -29,20 +29,14 @@ from django.urls import (
 )
 
 from audit.models import AuditEntry
+from benchmarks.simulated_team import connect_to_simulator
 from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
 from teams.connections import forget_clients
 from teams.models import ROLE_RANK, Membership, Role
+from tests.downlinks.conftest import lora_form
 from tests.teams.capture import body_of
-from tests.teams.world import (
-    TeamObjects,
-    TeamPeople,
-    World,
-    build_world,
-    client_credentials,
-    register_simulator_client,
-    sign_in,
-)
+from tests.teams.world import TeamObjects, TeamPeople, World, build_world, sign_in
 
 type Access = Literal["public", "signed-in", "superuser"] | Role
 type KwargsBuilder = Callable[[TeamObjects], dict[str, object]]
@@ -111,18 +105,8 @@ def team_downlink(objects: TeamObjects) -> dict[str, object]:
 
 
 def lora_send_form(objects: TeamObjects) -> dict[str, str]:
-    """A LoRa send form that the portal accepts and sends."""
-    return {
-        "submission_key": uuid4().hex,  # a new rendering of the form each time
-        "device_id": "urn:dev:deveui:ea8fa35e2cf3489f",
-        "payload_format": "hex",
-        "payload": "0102",
-        "f_port": "1",
-        "retry_limit": "0",
-        "timeout_days": "0",
-        "timeout_hours": "1",
-        "timeout_minutes": "0",
-    }
+    """A LoRa send form that the portal accepts and sends (a new rendering each time)."""
+    return lora_form()
 
 
 @dataclass(frozen=True)
@@ -289,12 +273,8 @@ def _fresh_api_clients() -> Iterator[None]:
 
 def with_downlinks(people: TeamPeople, simulator: RunningSimulator) -> TeamPeople:
     """The team gets a credential for a tenant of its own, and a downlink of each kind there."""
-    slug = people.team.slug
-    tenant, client_id, secret = f"{slug}-tenant", f"{slug}-portal", f"{slug}-secret-8f3Qz"
-    register_simulator_client(simulator, tenant, client_id, secret)
-    client_credentials(
-        people.team, simulator.url, tenant_id=tenant, client_id=client_id, secret=secret
-    )
+    tenant = f"{people.team.slug}-tenant"
+    connect_to_simulator(people.team, simulator, tenant_id=tenant)
     ids: dict[str, UUID] = {}
     for kind, body in DOWNLINK_BODIES.items():
         response = httpx.post(

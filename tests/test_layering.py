@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The tools around the product: they may import anything, nothing in the product imports them.
+# The tools around the product: they may import anything (each other too: the tests run the
+# benchmarks, the benchmarks build their teams with the tests' helpers); nothing in the product
+# imports them.
 TOOLING = {"tests", "benchmarks", "scripts"}
 ROOF = "things_portal"
 # What each leaf may import from the project (anything else is a finding).
@@ -144,6 +146,11 @@ def write_package(root: Path, name: str, source: str) -> None:
         (
             {"teams": "from things_portal import settings\n", "things_portal": ""},
             "teams imports the roof things_portal (teams/__init__.py)",
+        ),
+        (
+            # The tools too: tests may import the benchmarks they test, not the other way.
+            {"tests": "import benchmarks.poller\n", "benchmarks": "from tests import world\n"},
+            "import cycle between benchmarks and tests",
         ),
         (
             {"downlinks": "import tests.services\n", "tests": ""},

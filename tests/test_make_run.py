@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -112,22 +114,34 @@ def wait_until_up(process: subprocess.Popen[bytes], log: Path) -> None:
     assert process.poll() is None, log.read_text()
 
 
-def run_once(var_dir: Path, log: Path) -> str:
+@contextmanager
+def make_run(var_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    """`make run`, up (see `launch`); killed on the way out if it is still running then."""
     with log.open("wb") as output:
         process, port, simulator_port = launch(var_dir, output)
         try:
             wait_until_up(process, log)
-            assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
-            assert answers(f"http://127.0.0.1:{simulator_port}/_sim/clock")
-            assert answers(f"http://127.0.0.1:{port}/healthz")
-            started = descendants(process.pid)
-            assert len(started) >= 4  # simulator, worker (and its pool), beat, web
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=60) == 0
+            yield process, port, simulator_port
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def stop_with_ctrl_c(process: subprocess.Popen[bytes], started: set[int]) -> None:
+    """Ctrl-C: `make run` exits cleanly, and the processes it `started` all end."""
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
     wait_until(lambda: not any(alive(pid) for pid in started), timeout=30)
+
+
+def run_once(var_dir: Path, log: Path) -> str:
+    with make_run(var_dir, log) as (process, port, simulator_port):
+        assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
+        assert answers(f"http://127.0.0.1:{simulator_port}/_sim/clock")
+        assert answers(f"http://127.0.0.1:{port}/healthz")
+        started = descendants(process.pid)
+        assert len(started) >= 4  # simulator, worker (and its pool), beat, web
+        stop_with_ctrl_c(process, started)
     return log.read_text()
 
 
@@ -151,49 +165,39 @@ def test_make_run_restarts_a_child_that_dies_and_keeps_the_others(tmp_path: Path
     def workers() -> list[int]:
         return [pid for name, pid in children_started(said()) if name == "worker"]
 
-    with log.open("wb") as output:
-        process, port, _ = launch(tmp_path / "var", output)
-        seen: set[int] = set()
-        try:
-            wait_until_up(process, log)
-            first = dict(children_started(said()))
-            assert set(first) == {"simulator", "worker", "beat", "web"}, said()
-            old_worker = first["worker"]
-            seen = descendants(process.pid)
-            old_group = {pid for pid in seen if process_group(pid) == old_worker}
-            assert old_worker in old_group  # the worker leads its group, with its pool in it
+    with make_run(tmp_path / "var", log) as (process, port, _):
+        first = dict(children_started(said()))
+        assert set(first) == {"simulator", "worker", "beat", "web"}, said()
+        old_worker = first["worker"]
+        seen = descendants(process.pid)
+        old_group = {pid for pid in seen if process_group(pid) == old_worker}
+        assert old_worker in old_group  # the worker leads its group, with its pool in it
 
-            os.killpg(old_worker, signal.SIGKILL)
+        os.killpg(old_worker, signal.SIGKILL)
 
-            wait_until(lambda: len(workers()) == 2 and alive(workers()[1]), timeout=30)
-            new_worker = workers()[1]
-            assert new_worker != old_worker
-            assert (
-                "The Celery worker stopped unexpectedly (killed by SIGKILL); restarting it in 1 s."
-            ) in said()
-            wait_until(lambda: not any(alive(pid) for pid in old_group), timeout=10)
-            # The new worker really comes up: "ready" after its start line can only be its own.
-            wait_until(
-                lambda: re.search(
-                    r"celery@\S+ ready\.", said().split(f"starting worker (pid {new_worker})")[1]
-                ),
-                timeout=60,
-            )
-            assert alive(new_worker)
-            assert process.poll() is None, said()
-            assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
-            # Only the worker was restarted: the others kept their first (and only) pid.
-            others = [(name, pid) for name, pid in children_started(said()) if name != "worker"]
-            assert sorted(others) == sorted(
-                (name, first[name]) for name in ("simulator", "beat", "web")
-            )
-            assert all(alive(pid) for _, pid in others)
-            assert said().count("stopped unexpectedly") == 1, said()
+        wait_until(lambda: len(workers()) == 2 and alive(workers()[1]), timeout=30)
+        new_worker = workers()[1]
+        assert new_worker != old_worker
+        assert (
+            "The Celery worker stopped unexpectedly (killed by SIGKILL); restarting it in 1 s."
+        ) in said()
+        wait_until(lambda: not any(alive(pid) for pid in old_group), timeout=10)
+        # The new worker really comes up: "ready" after its start line can only be its own.
+        wait_until(
+            lambda: re.search(
+                r"celery@\S+ ready\.", said().split(f"starting worker (pid {new_worker})")[1]
+            ),
+            timeout=60,
+        )
+        assert alive(new_worker)
+        assert process.poll() is None, said()
+        assert answers(f"http://127.0.0.1:{port}/accounts/sign-in/")
+        # Only the worker was restarted: the others kept their first (and only) pid.
+        others = [(name, pid) for name, pid in children_started(said()) if name != "worker"]
+        assert sorted(others) == sorted(
+            (name, first[name]) for name in ("simulator", "beat", "web")
+        )
+        assert all(alive(pid) for _, pid in others)
+        assert said().count("stopped unexpectedly") == 1, said()
 
-            seen |= descendants(process.pid)
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=60) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-    wait_until(lambda: not any(alive(pid) for pid in seen), timeout=30)
+        stop_with_ctrl_c(process, seen | descendants(process.pid))

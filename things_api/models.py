@@ -17,6 +17,7 @@ import base64
 import binascii
 import copy
 import re
+import string
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -262,13 +263,25 @@ FeedbackTimeout = Annotated[SimpleDuration, AfterValidator(_check_feedback_timeo
 # Payloads, ports, counts
 # --------------------------------------------------------------------------------------------
 
+BASE64_ALPHABET: Final = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+"""The 64 characters of standard base64 (A-Z, a-z, 0-9, + and /); "=" only pads it at the end."""
+HEX_DIGITS: Final = string.hexdigits
+"""The characters of hexadecimal, in either case: 0-9, a-f and A-F."""
+
 # The spec's Base64String pattern (standard alphabet, padded). It also matches "" (no bytes).
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_HEX = re.compile(r"[0-9a-fA-F]+")
+_BASE64_CHAR = f"[{re.escape(BASE64_ALPHABET)}]"
+_BASE64 = re.compile(rf"(?:{_BASE64_CHAR}{{4}})*(?:{_BASE64_CHAR}{{2}}==|{_BASE64_CHAR}{{3}}=)?")
+_HEX = re.compile(f"[{HEX_DIGITS}]+")
+
+
+def is_base64(value: str) -> bool:
+    """Whether `value` is padded standard base64, as the spec's Base64String pattern says
+    ("" is: no bytes). What matches always decodes."""
+    return _BASE64.fullmatch(value) is not None
 
 
 def _check_base64(value: str) -> str:
-    if not _BASE64.fullmatch(value):
+    if not is_base64(value):
         raise PydanticCustomError(
             "base64",
             "This is not valid base64: use only A-Z, a-z, 0-9, + and /, in groups of four "
@@ -316,9 +329,12 @@ HexPayload = Annotated[str, AfterValidator(_check_hex_payload)]
 
 # The spec only says "integer". LoRaWAN application ports are 1..223: 0 carries MAC commands
 # and 224..255 are reserved (224 is the test port), so nothing else can carry a downlink's data.
-FPort = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=1, le=223)]
+MIN_F_PORT: Final = 1
+MAX_F_PORT: Final = 223
+FPort = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=MIN_F_PORT, le=MAX_F_PORT)]
 
-RetryLimit = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=0)]
+MIN_RETRY_LIMIT: Final = 0
+RetryLimit = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=MIN_RETRY_LIMIT)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,11 +356,17 @@ FailureReason = KnownLoraFailureReason | str
 KnownMqttQos = Literal["AT_MOST_ONCE"]
 MqttQos = KnownMqttQos | str
 
+PENDING: Final = "PENDING"
+EXECUTING: Final = "EXECUTING"
 DONE: Final = "DONE"
 """The final status: with a `lastFailureReason` a failure, without one a success."""
-KNOWN_STATUSES: Final = frozenset({"PENDING", "EXECUTING", DONE})
+STATUS_ORDER: Final = (PENDING, EXECUTING, DONE)
+"""The known statuses in the order a downlink goes through them."""
+KNOWN_STATUSES: Final = frozenset(STATUS_ORDER)
+CANCELLED: Final = "CANCELLED"
+"""The failure reason of a downlink that was cancelled before it was delivered."""
 KNOWN_MQTT_FAILURE_REASONS: Final = frozenset(
-    {"CANCELLED", "FEEDBACK_TIMEOUT", "FAILED_TO_TRANSMIT_TO_DEVICE"}
+    {CANCELLED, "FEEDBACK_TIMEOUT", "FAILED_TO_TRANSMIT_TO_DEVICE"}
 )
 KNOWN_LORA_FAILURE_REASONS: Final = KNOWN_MQTT_FAILURE_REASONS | {
     "NOT_ACKNOWLEDGED_BY_DEVICE",

@@ -148,6 +148,9 @@ TEMPLATES = [
         },
     },
 ]
+# Every form and field is drawn by core/form.html and core/field.html (help text and error ids
+# for aria-describedby).
+FORM_RENDERER = "core.form_renderer.PortalFormRenderer"
 
 WSGI_APPLICATION = "things_portal.wsgi.application"
 

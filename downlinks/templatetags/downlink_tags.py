@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from core.visible_text import isolated_html
-from things_api import LoraDownlink
+from things_api import CANCELLED, DONE, KNOWN_STATUSES, LoraDownlink
 
 if TYPE_CHECKING:
     from downlinks.selectors import DownlinkRow
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 register = template.Library()
 
 FAILURE_REASONS_IN_WORDS = {
-    "CANCELLED": "Cancelled before it was delivered.",
+    CANCELLED: "Cancelled before it was delivered.",
     "FEEDBACK_TIMEOUT": "No feedback came from the device within the feedback timeout.",
     "FAILED_TO_TRANSMIT_TO_DEVICE": "The platform could not transmit it to the device.",
     "NOT_ACKNOWLEDGED_BY_DEVICE": "The device did not acknowledge it, also after the retries.",
@@ -36,12 +36,10 @@ FAILURE_REASONS_IN_WORDS = {
 @register.filter
 def status_class(downlink: Any) -> str:
     status = getattr(downlink, "status", "")
-    if status == "DONE":
+    if status == DONE:
         return "failed" if getattr(downlink, "last_failure_reason", None) else "succeeded"
-    if status == "PENDING":
-        return "pending"
-    if status == "EXECUTING":
-        return "executing"
+    if status in KNOWN_STATUSES:
+        return status.lower()
     return "unknown"
 
 
@@ -49,11 +47,11 @@ def status_class(downlink: Any) -> str:
 def status_label(downlink: Any) -> str:
     status = getattr(downlink, "status", "") or "unknown"
     reason = getattr(downlink, "last_failure_reason", None)
-    if status == "DONE":
-        if reason == "CANCELLED":
+    if status == DONE:
+        if reason == CANCELLED:
             return "Cancelled"
         return f"Failed: {reason}" if reason else "Succeeded"
-    return status.capitalize() if status in {"PENDING", "EXECUTING"} else status
+    return status.capitalize() if status in KNOWN_STATUSES else status
 
 
 @register.filter

@@ -4,7 +4,6 @@ through the test Client, each client with its own session in the database."""
 
 import re
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from django.conf import LazySettings
@@ -21,17 +20,7 @@ HOME = "192.0.2.44"
 ATTACKER = "203.0.113.5"
 NEW_PASSWORD = "a fresh passphrase nobody guesses 93"
 
-
-@pytest.fixture(autouse=True)
-def _own_limit_cache(settings: LazySettings) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "password-reset-tests": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid4().hex,
-        },
-    }
-    settings.PASSWORD_RESET_LIMIT_CACHE = "password-reset-tests"
+pytestmark = pytest.mark.usefixtures("own_reset_limit_cache")
 
 
 def signed_in(username: str, password: str = PASSWORD, *, ip: str = HOME) -> Client:

@@ -4,7 +4,6 @@ Emails land in django.core.mail.outbox (Django's test runner uses the locmem bac
 
 import re
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from django.conf import LazySettings
@@ -26,18 +25,7 @@ NEW_PASSWORD = "a fresh passphrase nobody guesses 93"
 LENA_EMAIL = "lena@example.com"
 LINK = re.compile(r"http://testserver(/accounts/password/reset/([^/\s]+)/([^/\s]+)/)")
 
-
-@pytest.fixture(autouse=True)
-def _own_limit_cache(settings: LazySettings) -> None:
-    """Each test counts requests in a cache of its own, so no test inherits another's."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "password-reset-tests": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": uuid4().hex,
-        },
-    }
-    settings.PASSWORD_RESET_LIMIT_CACHE = "password-reset-tests"
+pytestmark = pytest.mark.usefixtures("own_reset_limit_cache")
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The portal's own pages for signing in, signing out (by POST) and changing one's password."""
 
+from typing import Any
+
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import User
 from django.test import Client
@@ -12,6 +14,15 @@ SIGN_IN = "/accounts/sign-in/"
 
 def is_signed_in(client: Client) -> bool:
     return SESSION_KEY in client.session
+
+
+def change_password(client: Client, old: str, new: str, **options: Any) -> Any:
+    """Posts the change-password form, the new password typed twice."""
+    return client.post(
+        "/accounts/password/",
+        {"old_password": old, "new_password1": new, "new_password2": new},
+        **options,
+    )
 
 
 def test_the_sign_in_page_is_open_to_everyone(db: None, client: Client) -> None:
@@ -79,11 +90,7 @@ def test_every_page_offers_signing_out_by_post(lena: User, client: Client) -> No
 def test_changing_ones_password(lena: User, client: Client) -> None:
     client.post(SIGN_IN, {"username": "lena", "password": PASSWORD})
     new = "a quite different passphrase 77"
-    response = client.post(
-        "/accounts/password/",
-        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
-        follow=True,
-    )
+    response = change_password(client, PASSWORD, new, follow=True)
     assert response.redirect_chain == [("/accounts/password/changed/", 302)]
     assert "Your password has been changed." in body_of(response)
     assert is_signed_in(client)  # this session stays valid
@@ -93,10 +100,7 @@ def test_changing_ones_password(lena: User, client: Client) -> None:
 
 def test_a_wrong_current_password_is_refused_in_words(lena: User, client: Client) -> None:
     client.post(SIGN_IN, {"username": "lena", "password": PASSWORD})
-    response = client.post(
-        "/accounts/password/",
-        {"old_password": "nope", "new_password1": "x" * 20, "new_password2": "x" * 20},
-    )
+    response = change_password(client, "nope", "x" * 20)
     assert response.status_code == 200
     assert "Your old password was entered incorrectly." in body_of(response)
     lena.refresh_from_db()
@@ -105,9 +109,6 @@ def test_a_wrong_current_password_is_refused_in_words(lena: User, client: Client
 
 def test_a_weak_new_password_is_refused_in_words(lena: User, client: Client) -> None:
     client.post(SIGN_IN, {"username": "lena", "password": PASSWORD})
-    response = client.post(
-        "/accounts/password/",
-        {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
-    )
+    response = change_password(client, PASSWORD, "12345678")
     assert response.status_code == 200
     assert "This password is too common." in body_of(response)

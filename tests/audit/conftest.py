@@ -1,14 +1,21 @@
-"""Fixtures for the audit trail's tests: people, a team, and a way past the append-only
-triggers for the tests that tamper with the chain on purpose."""
+"""Fixtures for the audit trail's tests: people, a team, a way past the append-only
+triggers for the tests that tamper with the chain on purpose, entries at a chosen time, and
+`verify_audit` as the tests call it."""
 
+import io
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
+from audit import trail
 from audit.chain import entry_hash
 from audit.keys import ChainKey, configured_keys
 from audit.models import AuditEntry
@@ -137,3 +144,25 @@ def rehashed(entry: AuditEntry) -> str:
     could: the tests that use it check what the chain's links catch even then."""
     keys = {key.id: key for key in configured_keys()}
     return entry_hash(entry, entry.previous_hash, keys[entry.key_id] if entry.key_id else None)
+
+
+@contextmanager
+def recorded_at(when: datetime) -> Iterator[None]:
+    """Entries recorded inside are stamped `when` instead of the current time: written by the
+    trail's own `record`, so they are chained like any other (the tests of time filters need
+    entries at known times)."""
+    with mock.patch.object(trail, "clock", return_value=when):
+        yield
+
+
+def verify(*args: str) -> str:
+    """What `manage.py verify_audit` says, with `args`; it raises CommandError if the trail is
+    broken."""
+    out = io.StringIO()
+    call_command("verify_audit", *args, stdout=out)
+    return out.getvalue()
+
+
+def broken_at(sequence: int, reason: str) -> Any:
+    """Expects `verify_audit` to report the trail broken at entry `sequence`, for `reason`."""
+    return pytest.raises(CommandError, match=rf"broken at entry #{sequence}: .*{reason}")

@@ -3,20 +3,19 @@ which `verify_audit --anchor` / `--anchor-file` hold the chain to. They catch wh
 cannot show by itself: entries cut from its end with the head moved back, and a rewrite by
 someone who holds the chain key."""
 
-import io
 import logging
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from audit.keys import ChainKey
 from audit.models import Action, AuditEntry, ChainHead
 from audit.tasks import export_anchor
 from audit.trail import Origin, record
-from tests.audit.conftest import rehashed
+from tests.audit.conftest import broken_at, rehashed, verify
 
 CHAIN_LENGTH = 15
 CUT = 10
@@ -27,16 +26,6 @@ def write_chain(count: int) -> list[AuditEntry]:
         record(Action.SIGN_IN, origin=Origin(index, f"person-{index}"), summary=f"#{index}")
         for index in range(count)
     ]
-
-
-def verify(*args: str) -> str:
-    out = io.StringIO()
-    call_command("verify_audit", *args, stdout=out)
-    return out.getvalue()
-
-
-def broken_at(sequence: int, reason: str) -> Any:
-    return pytest.raises(CommandError, match=rf"broken at entry #{sequence}: .*{reason}")
 
 
 def head_anchor() -> str:

@@ -5,17 +5,15 @@ is reported."""
 
 import hashlib
 import hmac
-import io
 from typing import Any
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from audit.chain import GENESIS_HASH, canonical_content, entry_hash
 from audit.keys import ChainKey
 from audit.models import Action, AuditEntry, ChainHead
 from audit.trail import Origin, TeamRef, record
-from tests.audit.conftest import FIRST_KEY, SECOND_KEY
+from tests.audit.conftest import FIRST_KEY, SECOND_KEY, broken_at, verify
 
 CHAIN_LENGTH = 5
 # Someone's own key, not one of ours.
@@ -33,16 +31,6 @@ def write_chain(count: int = CHAIN_LENGTH, start: int = 0) -> list[AuditEntry]:
         )
         for index in range(start, start + count)
     ]
-
-
-def verify(*args: str) -> str:
-    out = io.StringIO()
-    call_command("verify_audit", *args, stdout=out)
-    return out.getvalue()
-
-
-def broken_at(sequence: int, reason: str) -> Any:
-    return pytest.raises(CommandError, match=rf"broken at entry #{sequence}: .*{reason}")
 
 
 def rewrite_from(sequence: int, *, key: ChainKey | None, claimed_key_id: str | None = None) -> None:

@@ -8,42 +8,19 @@ whatever database the suite itself uses.
 
 import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from audit.chain import GENESIS_HASH, entry_hash
 from audit.models import Action, AuditEntry
 from tests.audit.conftest import FIRST_KEY, SQLITE_TRIGGERS
+from tests.fresh_process import run_python
 
 pytestmark = pytest.mark.slow
 
 LEGACY_ENTRIES = 3
-# The columns of an entry before keyed hashing (audit 0002/0003).
-COLUMNS = (
-    "sequence",
-    "created_at",
-    "action",
-    "phase",
-    "outcome",
-    "actor_label",
-    "team_id",
-    "team_label",
-    "target_kind",
-    "target_id",
-    "device_id",
-    "summary",
-    "asked",
-    "answered",
-    "ip_address",
-    "user_agent",
-    "previous_hash",
-    "entry_hash",
-)
 VERIFY_WITHOUT_AND_WITH_A_KEY = f"""
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -65,22 +42,23 @@ def manage(var_dir: Path, *args: str) -> str:
     project = ("DATABASE_URL", "AUDIT_CHAIN_KEYS", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
     env = {name: value for name, value in os.environ.items() if name not in project}
     env["THINGS_PORTAL_VAR_DIR"] = str(var_dir)
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(env, "manage.py", *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-def legacy_rows() -> list[tuple[object, ...]]:
-    """Entries as the portal wrote them before keyed hashing: plain SHA-256."""
-    rows, previous = [], GENESIS_HASH
+def columns_of_entries(database: Path) -> list[str]:
+    """The columns of the entries' table in `database` (the id aside), read from the table: so
+    the legacy rows fill it as it is at the migration it stands at, not as the model is today."""
+    with sqlite3.connect(database) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(audit_auditentry)")]
+    return [name for name in columns if name != "id"]
+
+
+def legacy_rows(columns: list[str]) -> list[dict[str, object]]:
+    """Entries as the portal wrote them before keyed hashing (plain SHA-256), by column."""
+    rows: list[dict[str, object]] = []
+    previous = GENESIS_HASH
     for index in range(LEGACY_ENTRIES):
         entry = AuditEntry(
             sequence=index + 1,
@@ -97,10 +75,10 @@ def legacy_rows() -> list[tuple[object, ...]]:
             previous_hash=previous,
         )
         entry.entry_hash = previous = entry_hash(entry, previous)
-        values = {name: getattr(entry, name) for name in COLUMNS}
+        values = {name: getattr(entry, name) for name in columns}
         values["created_at"] = entry.created_at.replace(tzinfo=None).isoformat(" ")
         values["asked"], values["answered"] = f'{{"index": {index}}}', "{}"
-        rows.append(tuple(values[name] for name in COLUMNS))
+        rows.append(values)
     return rows
 
 
@@ -116,22 +94,24 @@ def stored(database: Path) -> tuple[list[tuple[object, ...]], set[str]]:
 def test_a_trail_from_before_keyed_hashing_migrates_without_a_rewrite(tmp_path: Path) -> None:
     database = tmp_path / "portal.sqlite3"
     manage(tmp_path, "migrate", "audit", "0002_append_only", "--no-input", "-v", "0")
-    rows = legacy_rows()
+    columns = columns_of_entries(database)
+    assert "key_id" not in columns
+    rows = legacy_rows(columns)
     with sqlite3.connect(database) as db:
-        placeholders = ", ".join("?" * len(COLUMNS))
+        placeholders = ", ".join(f":{name}" for name in columns)
         db.executemany(
-            f"INSERT INTO audit_auditentry ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            f"INSERT INTO audit_auditentry ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608
             rows,
         )
         db.execute(
             "INSERT INTO audit_chainhead (id, sequence, last_hash) VALUES (1, ?, ?)",
-            [LEGACY_ENTRIES, rows[-1][-1]],
+            [LEGACY_ENTRIES, rows[-1]["entry_hash"]],
         )
 
     manage(tmp_path, "migrate", "--no-input", "-v", "0")
 
     entries, triggers = stored(database)
-    assert entries == [(row[0], row[-1], "") for row in rows]
+    assert entries == [(row["sequence"], row["entry_hash"], "") for row in rows]
     assert triggers == set(SQLITE_TRIGGERS)
     output = manage(tmp_path, "shell", "-c", VERIFY_WITHOUT_AND_WITH_A_KEY)
     assert "intact: 3 entries" in output  # without a key, as before the migration

@@ -5,16 +5,12 @@ someone with direct access to the database could; `triggers_come_back` checks af
 that the test's rollback put the trigger back.
 """
 
-import io
-from typing import Any
-
 import pytest
-from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import Action, AuditEntry
 from audit.trail import Origin, TeamRef, record
-from tests.audit.conftest import rehashed
+from tests.audit.conftest import broken_at, rehashed, verify
 
 CHAIN_LENGTH = 5
 
@@ -31,16 +27,6 @@ def write_chain() -> list[AuditEntry]:
         )
         for index in range(CHAIN_LENGTH)
     ]
-
-
-def verify() -> str:
-    out = io.StringIO()
-    call_command("verify_audit", stdout=out)
-    return out.getvalue()
-
-
-def broken_at(sequence: int, reason: str) -> Any:
-    return pytest.raises(CommandError, match=rf"broken at entry #{sequence}: .*{reason}")
 
 
 def swap(first: AuditEntry, second: AuditEntry, fields: list[str]) -> None:

@@ -20,18 +20,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from benchmarks.simulated_team import team_on_simulator
 from simulator.server import RunningSimulator
 from teams.models import Role, Team
 from tests.polling import wait_until
 from tests.teams.capture import body_of
-from tests.teams.world import (
-    client_credentials,
-    join,
-    make_team,
-    make_user,
-    register_simulator_client,
-    sign_in,
-)
+from tests.teams.world import join, make_user, sign_in
 
 TENANT = "ferry-tenant"
 CLIENT_ID = "ferry-portal"
@@ -43,61 +37,57 @@ COLLECTIONS = {"lora": "/lora/downlinks", "mqtt": "/mqtt/downlinks"}
 
 
 def lora_body(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    """A valid LoRa create body, as the API takes it, with `changes` to its top-level fields."""
+    return {
         "deviceId": LORA_DEVICE,
         "message": {"payloadHex": "0102", "fPort": 1},
         "feedbackTimeout": "PT1H",
         "retryLimit": 0,
-    }
-    body.update(changes)
-    return body
+    } | changes
 
 
 def mqtt_body(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    """A valid MQTT create body (a text message), with `changes` to its top-level fields."""
+    return {
         "deviceId": MQTT_DEVICE,
         "message": {"type": "text", "payload": "hello", "topic": "downlink"},
         "feedbackTimeout": "PT1H",
+    } | changes
+
+
+def send_form(device_id: str, **fields: str) -> dict[str, str]:
+    """A send form for `device_id` as a browser posts it: each call a new rendering of the form,
+    with its own one-time key, and feedback awaited for an hour."""
+    return {
+        "submission_key": uuid4().hex,
+        "device_id": device_id,
+        **fields,
+        "timeout_days": "0",
+        "timeout_hours": "1",
+        "timeout_minutes": "0",
     }
-    body.update(changes)
-    return body
 
 
 def lora_form(**changes: str) -> dict[str, str]:
-    """A valid LoRa send form, as a browser posts it (each call a new rendering of the form,
-    with its own one-time key)."""
-    data = {
-        "submission_key": uuid4().hex,
-        "device_id": LORA_DEVICE,
-        "payload_format": "hex",
-        "payload": "0102",
-        "f_port": "1",
-        "retry_limit": "0",
-        "timeout_days": "0",
-        "timeout_hours": "1",
-        "timeout_minutes": "0",
-    }
-    data.update(changes)
-    return data
+    """A valid LoRa send form, with `changes` to its fields."""
+    fields = send_form(
+        LORA_DEVICE, payload_format="hex", payload="0102", f_port="1", retry_limit="0"
+    )
+    return fields | changes
 
 
 def mqtt_form(**changes: str) -> dict[str, str]:
-    """A valid MQTT send form (a text message), as a browser posts it, with its own key."""
-    data = {
-        "submission_key": uuid4().hex,
-        "device_id": MQTT_DEVICE,
-        "message_type": "text",
-        "payload_format": "base64",
-        "payload": "hello",
-        "topic": "downlink",
-        "content_type": "",
-        "qos": "",
-        "timeout_days": "0",
-        "timeout_hours": "1",
-        "timeout_minutes": "0",
-    }
-    data.update(changes)
-    return data
+    """A valid MQTT send form (a text message), with `changes` to its fields."""
+    fields = send_form(
+        MQTT_DEVICE,
+        message_type="text",
+        payload_format="base64",
+        payload="hello",
+        topic="downlink",
+        content_type="",
+        qos="",
+    )
+    return fields | changes
 
 
 FORMS = {"lora": lora_form, "mqtt": mqtt_form}
@@ -195,10 +185,13 @@ class Dashboard:
 
 
 def make_dashboard(simulator: RunningSimulator, slug: str = "ferry") -> Dashboard:
-    register_simulator_client(simulator, TENANT, CLIENT_ID, CLIENT_SECRET)
-    team = make_team(slug, "Ferry Operations")
-    client_credentials(
-        team, simulator.url, tenant_id=TENANT, client_id=CLIENT_ID, secret=CLIENT_SECRET
+    team = team_on_simulator(
+        simulator,
+        slug,
+        "Ferry Operations",
+        tenant_id=TENANT,
+        client_id=CLIENT_ID,
+        secret=CLIENT_SECRET,
     )
     users = {}
     clients = {}

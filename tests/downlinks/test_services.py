@@ -231,25 +231,27 @@ def test_pages_record_only_downlinks_the_portal_follows(dash: Dashboard, record:
 # --- Sending and cancelling, called directly ------------------------------------------------------
 
 
-def new_lora() -> NewLoraDownlink:
-    return NewLoraDownlink.model_validate(
+def send_lora(dash: Dashboard) -> services.SendResult:
+    """A LoRa downlink sent through the service for the team (origin "tests", no user)."""
+    new = NewLoraDownlink.model_validate(
         {
             "device_id": "imei:350266800610993",
             "message": {"payload_hex": "0102", "f_port": 1},
             "feedback_timeout": "PT1H",
         }
     )
-
-
-def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
-    result = services.downlink_send(
+    return services.downlink_send(
         submission_key=services.new_submission_key(),
         team=dash.team,
         kind="lora",
-        new=new_lora(),
+        new=new,
         origin=ORIGIN,
         user=None,
     )
+
+
+def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
+    result = send_lora(dash)
     assert result.outcome == "ok"
     assert result.downlink is not None
     assert result.record is not None
@@ -261,14 +263,7 @@ def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
 
 def test_a_send_without_a_credential_fails_before_any_call(dash: Dashboard) -> None:
     ThingsCredential.objects.filter(team=dash.team).delete()
-    result = services.downlink_send(
-        submission_key=services.new_submission_key(),
-        team=dash.team,
-        kind="lora",
-        new=new_lora(),
-        origin=ORIGIN,
-        user=None,
-    )
+    result = send_lora(dash)
     assert result.outcome == "failed"
     assert result.record is not None
     assert result.record.send_state == SendState.FAILED

@@ -44,6 +44,41 @@ class Shown:
         return [self.items[name]["id"] for name in names]
 
 
+# x, y and z of each kind (see three_downlinks): how many seconds after the one before it
+# each is made, then what differs between them.
+LORA_XYZ = [  # wait, deviceId, payloadHex, fPort, retryLimit
+    (0, "deveui:0000000000000003", "ff" + hex_of("sim:ACK_AFTER=1"), 7, 5),
+    (6, "deveui:0000000000000001", "00" + hex_of("sim:NOT_ACKNOWLEDGED_BY_DEVICE"), 3, 9),
+    (21, "deveui:0000000000000002", "80", 200, 0),
+]
+MQTT_XYZ = [  # wait, deviceId, payload, topic (text messages)
+    (0, "imei:350266800610003", "zulu", "b/topic"),
+    (20, "imei:350266800610001", "alpha", "c/topic"),
+    (7, "imei:350266800610002", "mike", "a/topic"),
+]
+
+
+def xyz_bodies(kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The create bodies of x, y and z, each with the seconds to wait before making it."""
+    if kind == "lora":
+        return [
+            (
+                wait,
+                lora_body(
+                    deviceId=device, message={"payloadHex": hex_, "fPort": port}, retryLimit=retries
+                ),
+            )
+            for wait, device, hex_, port, retries in LORA_XYZ
+        ]
+    return [
+        (
+            wait,
+            mqtt_body(deviceId=device, message={"type": "text", "payload": text, "topic": topic}),
+        )
+        for wait, device, text, topic in MQTT_XYZ
+    ]
+
+
 def three_downlinks(dash: Dashboard, kind: str) -> Shown:
     """x is DONE, y EXECUTING and z PENDING, created (and modified) in that order, with
     device ids, payloads, ports, retry counts and topics that sort differently.
@@ -52,60 +87,12 @@ def three_downlinks(dash: Dashboard, kind: str) -> Shown:
     y (NOT_ACKNOWLEDGED, 9 retries) made at 6 is in its second retry at 28; z is made at 27.
     MQTT: x made at 0 is DONE at 15; y made at 20 is EXECUTING at 28; z is made at 27.
     """
-    if kind == "lora":
-        x = dash.api_create(
-            "lora",
-            lora_body(
-                deviceId="deveui:0000000000000003",
-                message={"payloadHex": "ff" + hex_of("sim:ACK_AFTER=1"), "fPort": 7},
-                retryLimit=5,
-            ),
-        )
-        dash.advance(6)
-        y = dash.api_create(
-            "lora",
-            lora_body(
-                deviceId="deveui:0000000000000001",
-                message={"payloadHex": "00" + hex_of("sim:NOT_ACKNOWLEDGED_BY_DEVICE"), "fPort": 3},
-                retryLimit=9,
-            ),
-        )
-        dash.advance(21)
-        z = dash.api_create(
-            "lora",
-            lora_body(
-                deviceId="deveui:0000000000000002",
-                message={"payloadHex": "80", "fPort": 200},
-                retryLimit=0,
-            ),
-        )
-    else:
-        x = dash.api_create(
-            "mqtt",
-            mqtt_body(
-                deviceId="imei:350266800610003",
-                message={"type": "text", "payload": "zulu", "topic": "b/topic"},
-            ),
-        )
-        dash.advance(20)
-        y = dash.api_create(
-            "mqtt",
-            mqtt_body(
-                deviceId="imei:350266800610001",
-                message={"type": "text", "payload": "alpha", "topic": "c/topic"},
-            ),
-        )
-        dash.advance(7)
-        z = dash.api_create(
-            "mqtt",
-            mqtt_body(
-                deviceId="imei:350266800610002",
-                message={"type": "text", "payload": "mike", "topic": "a/topic"},
-            ),
-        )
+    made: list[dict[str, Any]] = []
+    for wait, body in xyz_bodies(kind):
+        dash.advance(wait)
+        made.append(dash.api_create(kind, body))
     dash.advance(1)
-    made = zip("xyz", (x, y, z), strict=True)
-    items = {name: dash.api_get(kind, item["id"]) for name, item in made}
+    items = {name: dash.api_get(kind, item["id"]) for name, item in zip("xyz", made, strict=True)}
     assert [items[name]["status"] for name in "xyz"] == ["DONE", "EXECUTING", "PENDING"]
     if kind == "lora":
         assert [items[name]["retryCount"] for name in "xyz"] == [1, 2, 0]
@@ -388,13 +375,16 @@ def test_htmx_gets_only_the_results_and_the_response_varies_on_it(
 def test_the_fragment_of_invalid_filters_explains_them(dash: Dashboard) -> None:
     response = dash.viewer.get(f"{dash.url('list', 'lora')}?status=LOST", headers=HTMX)
     assert response.status_code == 400
-    assert body_of(response).strip().startswith('<div id="results"')
+    # The whole page, swapped over the body: the errors are in the form, outside the results.
+    assert response["HX-Retarget"] == "body"
+    assert "<form" in body_of(response)
     assert "Some filters are not valid" in page_text(response)
 
 
 # --- Live refresh --------------------------------------------------------------------------------
 
-LIVE = re.compile(r'<div id="results"[^>]*hx-trigger="every (\d+)s"')
+# The element that refreshes the results region (inside it, so it goes when nothing runs).
+LIVE = re.compile(r'<div id="results-refresh"[^>]*hx-trigger="every (\d+)s"')
 
 
 @pytest.mark.parametrize("kind", ["lora", "mqtt"])
@@ -413,14 +403,14 @@ def test_the_list_refreshes_itself_only_while_a_shown_downlink_runs(
     dash.advance(16)  # PENDING 5 s + EXECUTING 10 s: DONE
     for response in (list_of(dash, kind), dash.viewer.get(dash.url("list", kind), headers=HTMX)):
         assert LIVE.search(body_of(response)) is None
-        assert "hx-trigger" not in body_of(response).split('<div id="results"')[1].split(">")[0]
+        assert "results-refresh" not in body_of(response)
         assert "Refreshes every" not in page_text(response)
 
 
 def test_the_refresh_keeps_the_filters_of_the_page(dash: Dashboard) -> None:
     dash.api_create("lora")
     response = list_of(dash, "lora", status="PENDING", sort="device")
-    live = re.search(r'<div id="results"[^>]*hx-get="([^"]*)"', body_of(response))
+    live = re.search(r'<div id="results-refresh"[^>]*hx-get="([^"]*)"', body_of(response))
     assert live is not None
     query = parse_qs(urlsplit(live.group(1).replace("&amp;", "&")).query)
     assert query == {"status": ["PENDING"], "sort": ["device"]}

@@ -209,125 +209,69 @@ BROKEN_DEVICE_IDS = {
     "no format": "sensor-17",
 }
 
-# (kind, the form's changes, the field that complains, words of the complaint)
-INVALID_INPUTS: list[tuple[str, dict[str, str], str, str]] = [
+Refusal = tuple[str, dict[str, str], str, str]
+
+
+def refused(kind: str, field: str, value: str, words: str, **also: str) -> Refusal:
+    """A case: the `kind` form with `field` set to `value` (and the `also` changes) is refused,
+    on `field`, with these words (a part of the complaint)."""
+    return (kind, {**also, field: value}, field, words)
+
+
+# Payloads that both forms read the same way (the MQTT one for a binary message): how the
+# payload is entered, the payload, words of the complaint.
+PAYLOAD_REFUSALS = [
+    ("hex", "01 0G zz", "Hex uses only the digits 0-9 and the letters a-f"),
+    ("hex", "xy", "Hex uses only the digits 0-9"),
+    ("hex", "012", "Hex takes two digits per byte, and this has an odd number (3)"),
+    ("hex", "0x", "Enter the payload."),
+    ("base64", "AQI$", "This is not valid base64: use only A-Z"),
+    ("base64", "AQI", "its length (3) must be a multiple of 4"),
+    ("base64", "AQIDB", "its length (5) must be a multiple of 4"),
+    ("base64", "A===", "This is not valid base64"),
+    ("base64", "AQ=A", "This is not valid base64"),
+]
+BINARY = {"lora": {}, "mqtt": {"message_type": "binary"}}
+TOO_SHORT = "The feedback timeout must be at least 10 minutes; 9 minutes is too short."
+NO_WILDCARDS = "A topic to publish to cannot contain the wildcards + or #."
+
+INVALID_INPUTS: list[Refusal] = [
     *[
-        (kind, {"device_id": broken}, "device_id", "is not a device id. Use a UUID")
+        refused(kind, "device_id", broken, "is not a device id. Use a UUID")
         for kind in ("lora", "mqtt")
         for broken in BROKEN_DEVICE_IDS.values()
     ],
-    ("lora", {"device_id": ""}, "device_id", "This field is required."),
-    (
-        "lora",
-        {"payload": "01 0G zz"},
-        "payload",
-        "Hex uses only the digits 0-9 and the letters a-f",
+    *[
+        refused(kind, "payload", payload, words, **BINARY[kind], payload_format=entered_as)
+        for kind in ("lora", "mqtt")
+        for entered_as, payload, words in PAYLOAD_REFUSALS
+    ],
+    *[
+        case
+        for kind in ("lora", "mqtt")
+        for case in (
+            refused(kind, "payload", "", "This field is required."),
+            refused(kind, "timeout_minutes", "9", TOO_SHORT, timeout_hours="0"),
+            refused(
+                kind, "timeout_minutes", "-5", "Ensure this value is greater than or equal to 0."
+            ),
+        )
+    ],
+    refused("lora", "device_id", "", "This field is required."),
+    refused("lora", "payload_format", "morse", "Select a valid choice."),
+    refused(
+        "lora", "f_port", "0", "fPort must be between 1 and 223; 0 is reserved for MAC commands."
     ),
-    (
-        "lora",
-        {"payload": "012"},
-        "payload",
-        "Hex takes two digits per byte, and this has an odd number (3)",
+    refused(
+        "lora", "f_port", "224", "fPort must be between 1 and 223; 224 and above are reserved."
     ),
-    ("lora", {"payload": "0x"}, "payload", "Enter the payload."),
-    ("lora", {"payload": ""}, "payload", "This field is required."),
-    (
-        "lora",
-        {"payload_format": "base64", "payload": "AQI$"},
-        "payload",
-        "This is not valid base64: use only A-Z",
-    ),
-    (
-        "lora",
-        {"payload_format": "base64", "payload": "AQI"},
-        "payload",
-        "its length (3) must be a multiple of 4",
-    ),
-    (
-        "lora",
-        {"payload_format": "base64", "payload": "A==="},
-        "payload",
-        "This is not valid base64",
-    ),
-    (
-        "lora",
-        {"payload_format": "base64", "payload": "AQ=A"},
-        "payload",
-        "This is not valid base64",
-    ),
-    ("lora", {"payload_format": "morse"}, "payload_format", "Select a valid choice."),
-    (
-        "lora",
-        {"f_port": "0"},
-        "f_port",
-        "fPort must be between 1 and 223; 0 is reserved for MAC commands.",
-    ),
-    (
-        "lora",
-        {"f_port": "224"},
-        "f_port",
-        "fPort must be between 1 and 223; 224 and above are reserved.",
-    ),
-    ("lora", {"f_port": "one"}, "f_port", "Enter a whole number."),
-    ("lora", {"retry_limit": "-1"}, "retry_limit", "The retry limit cannot be negative."),
-    (
-        "lora",
-        {"timeout_hours": "0", "timeout_minutes": "9"},
-        "timeout_minutes",
-        "The feedback timeout must be at least 10 minutes; 9 minutes is too short.",
-    ),
-    (
-        "mqtt",
-        {"timeout_hours": "0", "timeout_minutes": "9"},
-        "timeout_minutes",
-        "The feedback timeout must be at least 10 minutes; 9 minutes is too short.",
-    ),
-    (
-        "mqtt",
-        {"timeout_minutes": "-5"},
-        "timeout_minutes",
-        "Ensure this value is greater than or equal to 0.",
-    ),
-    (
-        "mqtt",
-        {"message_type": "binary", "payload": "AQI$"},
-        "payload",
-        "This is not valid base64: use only A-Z",
-    ),
-    (
-        "mqtt",
-        {"message_type": "binary", "payload": "AQIDB"},
-        "payload",
-        "its length (5) must be a multiple of 4",
-    ),
-    (
-        "mqtt",
-        {"message_type": "binary", "payload_format": "hex", "payload": "abc"},
-        "payload",
-        "Hex takes two digits per byte",
-    ),
-    (
-        "mqtt",
-        {"message_type": "binary", "payload_format": "hex", "payload": "xy"},
-        "payload",
-        "Hex uses only the digits 0-9",
-    ),
-    ("mqtt", {"message_type": "smoke"}, "message_type", "Select a valid choice."),
-    (
-        "mqtt",
-        {"topic": "sensors/#"},
-        "topic",
-        "A topic to publish to cannot contain the wildcards + or #.",
-    ),
-    (
-        "mqtt",
-        {"topic": "a/+/b"},
-        "topic",
-        "A topic to publish to cannot contain the wildcards + or #.",
-    ),
-    ("mqtt", {"topic": ""}, "topic", "This field is required."),
-    ("mqtt", {"qos": "EXACTLY_TWICE"}, "qos", "Select a valid choice."),
-    ("mqtt", {"payload": ""}, "payload", "This field is required."),
+    refused("lora", "f_port", "one", "Enter a whole number."),
+    refused("lora", "retry_limit", "-1", "The retry limit cannot be negative."),
+    refused("mqtt", "message_type", "smoke", "Select a valid choice."),
+    refused("mqtt", "topic", "sensors/#", NO_WILDCARDS),
+    refused("mqtt", "topic", "a/+/b", NO_WILDCARDS),
+    refused("mqtt", "topic", "", "This field is required."),
+    refused("mqtt", "qos", "EXACTLY_TWICE", "Select a valid choice."),
 ]
 
 

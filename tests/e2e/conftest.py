@@ -8,6 +8,7 @@ Security Policy violation fails the test when it ends.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,16 +27,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from benchmarks.simulated_team import team_on_simulator
 from simulator.server import RunningSimulator
 from teams.models import Role, Team
-from tests.teams.world import (
-    client_credentials,
-    join,
-    make_team,
-    make_user,
-    register_simulator_client,
-    sign_in,
-)
+from tests.teams.world import join, make_user, sign_in
 
 # pytest-django's live server runs in a thread of this process, and Playwright's sync API runs
 # an event loop in this one: Django would otherwise refuse database access "from async".
@@ -171,11 +166,7 @@ def portal(
     simulator: RunningSimulator,
     browser_problems: BrowserProblems,
 ) -> Iterator[Portal]:
-    team = make_team("e2e", "E2E Metering")
-    register_simulator_client(simulator, TENANT, "e2e-client", "e2e-secret-value")
-    client_credentials(
-        team, simulator.url, tenant_id=TENANT, client_id="e2e-client", secret="e2e-secret-value"
-    )
+    team = team_on_simulator(simulator, "e2e", "E2E Metering", tenant_id=TENANT)
     people = {role: make_user(f"e2e-{role.value}") for role in Role}
     for role, user in people.items():
         join(user, team, role)
@@ -198,6 +189,14 @@ def portal(
 def fast_hashing(settings: LazySettings) -> None:
     """The production hasher takes most of a second per password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def status_after_click(page: Page, button: str, url: str) -> int:
+    """Clicks the button named `button` and returns the status of the answer to the request
+    that the click makes to a URL matching `url` (a regular expression)."""
+    with page.expect_response(re.compile(url)) as answer:
+        page.get_by_role("button", name=button).click()
+    return answer.value.status
 
 
 def lora_body(device_id: str, payload_hex: str = "01", **extra: Any) -> dict[str, Any]:

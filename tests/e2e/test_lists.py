@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Portal, lora_body
+from tests.e2e.conftest import Portal, lora_body, status_after_click
 
 pytestmark = pytest.mark.browser
 
@@ -55,13 +55,12 @@ def test_a_bad_device_id_is_explained_and_nothing_is_asked_of_the_api(portal: Po
     portal.clear_simulator_requests()
 
     page.get_by_label("Device id").fill("not-a-device")
-    with page.expect_response(re.compile(r"/lora/\?")) as answer:
-        page.get_by_role("button", name="Show downlinks").click()
-    assert answer.value.status == 400
+    assert status_after_click(page, "Show downlinks", r"/lora/\?") == 400
 
-    alert = page.locator("#results [role=alert]")
-    expect(alert).to_contain_text("“not-a-device” is not a device id.")
-    expect(alert).to_contain_text("Device id")
+    # The whole page comes back: the error under the field, which says it is not valid.
+    expect(page.locator("#id_device_error")).to_contain_text("“not-a-device” is not a device id.")
+    expect(page.get_by_label("Device id")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#results [role=alert]")).to_contain_text("nothing was looked up")
     assert [r for r in portal.simulator_requests() if r["path"].startswith("/lora")] == []
 
 

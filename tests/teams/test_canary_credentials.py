@@ -21,20 +21,13 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import Action, AuditEntry, Outcome
+from benchmarks.simulated_team import client_credentials, team_on_simulator
 from simulator.server import RunningSimulator
 from teams import connections
 from teams.models import Role, Team, ThingsCredential
 from tests.teams.capture import database_text, debug_logging, text_of
-from tests.teams.world import (
-    TeamObjects,
-    client_credentials,
-    join,
-    make_team,
-    make_user,
-    register_simulator_client,
-    sign_in,
-    static_token,
-)
+from tests.teams.credential_form import credential_form
+from tests.teams.world import TeamObjects, join, make_team, make_user, sign_in, static_token
 from tests.test_authorization import ROUTES
 from things_api import ClientCredentials
 
@@ -106,21 +99,6 @@ def issued_access_token(credential: ThingsCredential) -> str:
     return token.value.get_secret_value()
 
 
-def credential_form(credential: ThingsCredential, **changes: str) -> dict[str, str]:
-    form = {
-        "api_url": credential.api_url,
-        "auth_kind": credential.auth_kind,
-        "tenant_id": credential.tenant_id,
-        "client_id": credential.client_id,
-        "token_url": credential.token_url,
-        "audience": credential.audience,
-        "client_secret": "",
-        "static_token": "",
-    }
-    form.update(changes)
-    return form
-
-
 def admin_pages(pages: Pages) -> None:
     """Django's admin, for every registered model: its list and each object's page."""
     pages.visit("GET", reverse("admin:index"))
@@ -154,19 +132,19 @@ def test_canary_secrets_appear_nowhere(simulator: RunningSimulator) -> None:
     bearer_token = simulator.token("static-tenant", ttl_seconds=3600)
 
     with debug_logging() as logs:
-        register_simulator_client(simulator, "canary-tenant", "canary-portal", client_secret)
         teams: dict[str, Team] = {
-            "grip": make_team("canary", "Canary Metering"),
+            # Its client ("canary-portal") is registered with the simulator; the rejected
+            # team's ("unknown-portal") is not.
+            "grip": team_on_simulator(
+                simulator,
+                "canary",
+                "Canary Metering",
+                tenant_id="canary-tenant",
+                secret=client_secret,
+            ),
             "static": make_team("canary-static", "Canary Static"),
             "rejected": make_team("canary-rejected", "Canary Rejected"),
         }
-        client_credentials(
-            teams["grip"],
-            simulator.url,
-            tenant_id="canary-tenant",
-            client_id="canary-portal",
-            secret=client_secret,
-        )
         static_token(teams["static"], simulator.url, bearer_token)
         client_credentials(
             teams["rejected"],

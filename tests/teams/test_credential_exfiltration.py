@@ -16,18 +16,12 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.trail import Origin
+from benchmarks.simulated_team import connect_to_simulator
 from simulator.server import RunningSimulator
 from teams import services
 from teams.models import AuthKind, Role, Team, ThingsCredential
-from tests.teams.world import (
-    client_credentials,
-    join,
-    make_team,
-    make_user,
-    register_simulator_client,
-    sign_in,
-    static_token,
-)
+from tests.teams.credential_form import post_credential_form
+from tests.teams.world import join, make_team, make_user, sign_in, static_token
 
 CLIENT_SECRET = "stored-client-secret-Qx7+/=&z 9"
 STATIC_TOKEN = "stored-static-token-Zk4.e30.abc"
@@ -82,19 +76,7 @@ class Admin:
         return self.team.slug
 
     def save(self, credential: ThingsCredential, **changes: str) -> int:
-        data = {
-            "api_url": credential.api_url,
-            "auth_kind": credential.auth_kind,
-            "tenant_id": credential.tenant_id,
-            "client_id": credential.client_id,
-            "token_url": credential.token_url,
-            "audience": credential.audience,
-            "client_secret": "",
-            "static_token": "",
-            **changes,
-        }
-        url = reverse("teams:credential", kwargs={"team_slug": self.slug})
-        return self.client.post(url, data).status_code
+        return post_credential_form(self.client, credential, **changes).status_code
 
     def test_connection(self) -> str:
         url = reverse("teams:credential_test", kwargs={"team_slug": self.slug})
@@ -111,13 +93,8 @@ def admin_of(slug: str) -> Admin:
 @pytest.fixture
 def grip(db: None, simulator: RunningSimulator) -> tuple[Admin, ThingsCredential]:
     admin = admin_of("grip")
-    register_simulator_client(simulator, "grip-tenant", "grip-portal", CLIENT_SECRET)
-    credential = client_credentials(
-        admin.team,
-        simulator.url,
-        tenant_id="grip-tenant",
-        client_id="grip-portal",
-        secret=CLIENT_SECRET,
+    credential = connect_to_simulator(
+        admin.team, simulator, tenant_id="grip-tenant", secret=CLIENT_SECRET
     )
     return admin, credential
 

@@ -17,20 +17,14 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import Action, AuditEntry, Outcome
+from benchmarks.simulated_team import client_credentials, register_simulator_client
 from simulator.server import RunningSimulator
 from teams import crypto
 from teams.crypto import DecryptionError
 from teams.models import AuthKind, Role, Team, ThingsCredential
 from tests.teams.capture import body_of
-from tests.teams.world import (
-    client_credentials,
-    join,
-    make_team,
-    make_user,
-    register_simulator_client,
-    sign_in,
-    static_token,
-)
+from tests.teams.credential_form import credential_form
+from tests.teams.world import join, make_team, make_user, sign_in, static_token
 
 CLIENT_SECRET = "grip-client-secret-7c1d9e0aB42x"
 STATIC_TOKEN = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.static-token-tail-Zq81"
@@ -56,19 +50,7 @@ class GripTeam:
         return reverse("teams:credential_test", kwargs={"team_slug": self.team.slug})
 
     def form(self, **changes: str) -> dict[str, str]:
-        credential = self.credential
-        data = {
-            "api_url": credential.api_url,
-            "auth_kind": credential.auth_kind,
-            "tenant_id": credential.tenant_id,
-            "client_id": credential.client_id,
-            "token_url": credential.token_url,
-            "audience": credential.audience,
-            "client_secret": "",
-            "static_token": "",
-        }
-        data.update(changes)
-        return data
+        return credential_form(self.credential, **changes)
 
 
 def grip_team(simulator: RunningSimulator, *, secret: str = CLIENT_SECRET) -> GripTeam:

@@ -3,6 +3,10 @@
 `build_world()` makes two teams, each with a member per role, a superuser who is in no team
 and a signed-in person who is in no team. The tests sign people in with `force_login` (the
 sign-in page itself is tested in tests/accounts).
+
+A team whose credential points at a running simulator comes from
+`benchmarks.simulated_team` (the benchmarks use it too, and tests may import the benchmarks,
+never the other way round).
 """
 
 from dataclasses import dataclass
@@ -11,14 +15,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from audit.trail import Origin
-from simulator.config import DEFAULT_AUDIENCE
-from simulator.server import RunningSimulator
 from teams import services
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
 
 PASSWORD = "correct-horse-battery-staple-42"
 SYSTEM = Origin.system("tests")
-SCOPES = ("downlink.read", "downlink.write", "downlink.delete")
 
 
 def make_user(username: str, *, superuser: bool = False, password: str | None = None) -> User:
@@ -94,31 +95,6 @@ def build_world() -> World:
         beta=_team_people("beta", "Beta Logistics"),
         superuser=make_user("root", superuser=True),
         teamless=make_user("drifter"),
-    )
-
-
-def register_simulator_client(
-    simulator: RunningSimulator, tenant_id: str, client_id: str, secret: str
-) -> None:
-    simulator.store.register_client(tenant_id, client_id, secret, SCOPES)
-
-
-def client_credentials(
-    team: Team, api_url: str, *, tenant_id: str, client_id: str, secret: str
-) -> ThingsCredential:
-    """GRIP client credentials against a simulator at `api_url` (its token endpoint)."""
-    return services.credential_update(
-        team=team,
-        data=services.CredentialInput(
-            api_url=api_url,
-            auth_kind=AuthKind.CLIENT_CREDENTIALS,
-            tenant_id=tenant_id,
-            client_id=client_id,
-            token_url=f"{api_url}/v2/{{tenant_id}}/oidc/idp/c1/token",
-            audience=DEFAULT_AUDIENCE,
-            secret=secret,
-        ),
-        origin=SYSTEM,
     )
 
 

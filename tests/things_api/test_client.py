@@ -13,77 +13,14 @@ from uuid import UUID
 import httpx
 import pytest
 
-from things_api import (
-    LoraDownlink,
-    MqttBinaryMessage,
-    MqttDownlink,
-    MqttTextMessage,
-    NewLoraDownlink,
-    NewLoraMessage,
-    NewMqttBinaryMessage,
-    NewMqttDownlink,
-    NewMqttTextMessage,
-    RequestRecord,
-    RetryPolicy,
-    SearchFilters,
-    StaticBearerToken,
-    ThingsAPIError,
-    ThingsBadRequest,
-    ThingsClient,
-    ThingsConflict,
-    ThingsConnectionError,
-    ThingsError,
-    ThingsForbidden,
-    ThingsLinkError,
-    ThingsNotFound,
-    ThingsRateLimited,
-    ThingsResponseError,
-    ThingsServerError,
-    ThingsTimeoutError,
-    ThingsTransportError,
-    ThingsUnauthorized,
-    time_budget,
-)
+import things_api
+from tests.things_api.wire import LORA_ID, MQTT_ID, lora_json, mqtt_json
 
 BASE_URL = "https://api.things.test"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.do-not-leak-this-token"
-LORA_ID = "12345678-1234-1234-1234-123456789012"
-MQTT_ID = "7f97ccf0-2ae1-4e1f-bd3e-d901f31d801b"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 JSON = {"Content-Type": "application/json"}
-
-
-def lora_json(downlink_id: str = LORA_ID, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": downlink_id,
-        "message": {"payloadHex": "0a0b", "fPort": 3},
-        "status": "PENDING",
-        "retryLimit": 0,
-        "retryCount": 0,
-        "deviceId": "imei:350266800610993",
-        "createdAt": "2025-04-01T00:00:00.000Z",
-        "modifiedAt": "2025-04-01T00:00:00.000Z",
-        "feedbackTimeout": "PT10M",
-        "dryRun": False,
-    }
-    body.update(overrides)
-    return body
-
-
-def mqtt_json(message: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": MQTT_ID,
-        "message": message,
-        "status": "PENDING",
-        "deviceId": MQTT_ID,
-        "createdAt": "2025-01-01T11:22:33.456Z",
-        "modifiedAt": "2025-01-01T11:22:33.456Z",
-        "feedbackTimeout": "PT10M",
-        "dryRun": False,
-    }
-    body.update(overrides)
-    return body
 
 
 def problem(status: int, title: str, detail: str = "") -> httpx.Response:
@@ -92,6 +29,15 @@ def problem(status: int, title: str, detail: str = "") -> httpx.Response:
         body["detail"] = detail
     return httpx.Response(
         status, content=json.dumps(body), headers={"Content-Type": "application/problem+json"}
+    )
+
+
+def new_lora() -> things_api.NewLoraDownlink:
+    """A LoRa downlink to create, valid as the client checks it."""
+    return things_api.NewLoraDownlink(
+        device_id=MQTT_ID,
+        message=things_api.NewLoraMessage(payload_hex="00", f_port=1),
+        feedback_timeout="PT10M",
     )
 
 
@@ -132,14 +78,14 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def make_client(sleeps: Sleeps) -> Iterator[Callable[..., ThingsClient]]:
-    clients: list[ThingsClient] = []
+def make_client(sleeps: Sleeps) -> Iterator[Callable[..., things_api.ThingsClient]]:
+    clients: list[things_api.ThingsClient] = []
 
-    def make(api: FakeAPI, **options: Any) -> ThingsClient:
-        options.setdefault("retry", RetryPolicy(jitter="none"))
-        client = ThingsClient(
+    def make(api: FakeAPI, **options: Any) -> things_api.ThingsClient:
+        options.setdefault("retry", things_api.RetryPolicy(jitter="none"))
+        client = things_api.ThingsClient(
             BASE_URL,
-            StaticBearerToken(TOKEN),
+            things_api.StaticBearerToken(TOKEN),
             transport=httpx.MockTransport(api),
             sleep=sleeps,
             **options,
@@ -169,7 +115,7 @@ def page(items: list[dict[str, Any]], next_link: str | None = None) -> httpx.Res
 def test_search_sends_every_filter_sort_and_limit(make_client):
     api = FakeAPI(page([lora_json()]))
     client = make_client(api)
-    filters = SearchFilters(
+    filters = things_api.SearchFilters(
         device_id="urn:dev:deveui:ea8fa35e2cf3489f:",
         created_before=datetime(2025, 5, 1, tzinfo=UTC),
         created_since=datetime(2025, 4, 1, tzinfo=UTC),
@@ -198,7 +144,7 @@ def test_search_sends_every_filter_sort_and_limit(make_client):
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["User-Agent"] == "things-portal/0.1"
     assert [item.id for item in result.items] == [UUID(LORA_ID)]
-    assert isinstance(result.items[0], LoraDownlink)
+    assert isinstance(result.items[0], things_api.LoraDownlink)
 
 
 def test_search_without_filters_sends_no_query(make_client):
@@ -212,9 +158,9 @@ def test_search_without_filters_sends_no_query(make_client):
 
 def test_base_url_with_a_path_prefix_is_kept(sleeps):
     api = FakeAPI(page([]))
-    with ThingsClient(
+    with things_api.ThingsClient(
         "http://127.0.0.1:8001/things/",
-        StaticBearerToken(TOKEN),
+        things_api.StaticBearerToken(TOKEN),
         transport=httpx.MockTransport(api),
     ) as client:
         client.mqtt.search()
@@ -231,9 +177,9 @@ def test_mqtt_search_parses_text_and_binary_messages(make_client):
         )
     )
     items = make_client(api).mqtt.search().items
-    assert isinstance(items[0], MqttDownlink)
-    assert isinstance(items[0].message, MqttTextMessage)
-    assert isinstance(items[1].message, MqttBinaryMessage)
+    assert isinstance(items[0], things_api.MqttDownlink)
+    assert isinstance(items[0].message, things_api.MqttTextMessage)
+    assert isinstance(items[1].message, things_api.MqttBinaryMessage)
 
 
 def test_iter_search_follows_next_links_across_three_pages(make_client):
@@ -248,7 +194,9 @@ def test_iter_search_follows_next_links_across_three_pages(make_client):
         return page([lora_json("00000000-0000-0000-0000-000000000004")])
 
     api = FakeAPI(pages)
-    found = list(make_client(api).lora.iter_search(SearchFilters(status="PENDING", limit=2)))
+    found = list(
+        make_client(api).lora.iter_search(things_api.SearchFilters(status="PENDING", limit=2))
+    )
     assert [str(d.id)[-1] for d in found] == ["1", "2", "3", "4"]
     assert len(api.requests) == 3
     assert query_of(api.requests[0]) == {"status": "PENDING", "limit": "2"}
@@ -270,7 +218,7 @@ def test_iter_search_follows_next_links_across_three_pages(make_client):
 def test_search_page_refuses_links_to_another_origin(make_client, link):
     api = FakeAPI(page([]))
     client = make_client(api)
-    with pytest.raises(ThingsLinkError) as caught:
+    with pytest.raises(things_api.ThingsLinkError) as caught:
         client.lora.search_page(link)
     assert api.requests == []
     assert "does not point to the Things API" in str(caught.value)
@@ -287,14 +235,14 @@ def test_iter_search_stops_before_following_a_foreign_next_link(make_client):
     api = FakeAPI(page([lora_json()], "https://evil.test/lora/downlinks?cursor=2"))
     iterator = make_client(api).lora.iter_search()
     assert next(iterator).id == UUID(LORA_ID)
-    with pytest.raises(ThingsLinkError):
+    with pytest.raises(things_api.ThingsLinkError):
         next(iterator)
     assert len(api.requests) == 1
 
 
 def test_iter_search_refuses_to_loop_forever(make_client):
     api = FakeAPI(page([lora_json()], f"{BASE_URL}/lora/downlinks?cursor=same"))
-    with pytest.raises(ThingsResponseError, match="already read"):
+    with pytest.raises(things_api.ThingsResponseError, match="already read"):
         list(make_client(api).lora.iter_search())
     assert len(api.requests) == 2
 
@@ -328,9 +276,9 @@ def test_get_normalises_the_id(make_client):
 
 def test_create_lora_posts_the_wire_body_and_returns_the_downlink(make_client):
     api = FakeAPI(httpx.Response(201, json=lora_json()))
-    new = NewLoraDownlink(
+    new = things_api.NewLoraDownlink(
         device_id="imei:350266800610993",
-        message=NewLoraMessage(payload_hex="0a0b", f_port=3),
+        message=things_api.NewLoraMessage(payload_hex="0a0b", f_port=3),
         feedback_timeout="PT10M",
         retry_limit=2,
     )
@@ -345,14 +293,16 @@ def test_create_lora_posts_the_wire_body_and_returns_the_downlink(make_client):
 @pytest.mark.parametrize(
     "message",
     [
-        NewMqttTextMessage(payload="reboot", topic="cmd"),
-        NewMqttBinaryMessage(payload="AP8=", topic="cmd", content_type="application/octet-stream"),
+        things_api.NewMqttTextMessage(payload="reboot", topic="cmd"),
+        things_api.NewMqttBinaryMessage(
+            payload="AP8=", topic="cmd", content_type="application/octet-stream"
+        ),
     ],
 )
 def test_create_mqtt_text_and_binary(make_client, message):
     answer = mqtt_json(message.to_wire())
     api = FakeAPI(httpx.Response(201, json=answer))
-    new = NewMqttDownlink(device_id=MQTT_ID, message=message, feedback_timeout="PT1H")
+    new = things_api.NewMqttDownlink(device_id=MQTT_ID, message=message, feedback_timeout="PT1H")
     created = make_client(api).mqtt.create(new)
     assert api.last.url.path == "/mqtt/downlinks"
     assert json.loads(api.last.content) == new.to_wire()
@@ -361,13 +311,8 @@ def test_create_mqtt_text_and_binary(make_client, message):
 
 def test_create_refuses_the_other_kind_of_downlink(make_client):
     api = FakeAPI(httpx.Response(201, json=lora_json()))
-    new = NewLoraDownlink(
-        device_id=MQTT_ID,
-        message=NewLoraMessage(payload_hex="00", f_port=1),
-        feedback_timeout="PT10M",
-    )
     with pytest.raises(TypeError):
-        make_client(api).mqtt.create(new)
+        make_client(api).mqtt.create(new_lora())
     assert api.requests == []
 
 
@@ -382,7 +327,7 @@ def test_cancel_sends_delete(make_client, forced, query):
 
 def test_cancel_conflict_carries_the_problem(make_client):
     api = FakeAPI(problem(409, "Conflict", "Downlink status DONE does not permit cancellation"))
-    with pytest.raises(ThingsConflict) as caught:
+    with pytest.raises(things_api.ThingsConflict) as caught:
         make_client(api).lora.cancel(LORA_ID)
     error = caught.value
     assert error.status_code == 409
@@ -402,21 +347,21 @@ def test_cancel_conflict_carries_the_problem(make_client):
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
-        (400, ThingsBadRequest),
-        (401, ThingsUnauthorized),
-        (403, ThingsForbidden),
-        (404, ThingsNotFound),
-        (409, ThingsConflict),
-        (422, ThingsAPIError),
-        (429, ThingsRateLimited),
-        (500, ThingsServerError),
-        (503, ThingsServerError),
+        (400, things_api.ThingsBadRequest),
+        (401, things_api.ThingsUnauthorized),
+        (403, things_api.ThingsForbidden),
+        (404, things_api.ThingsNotFound),
+        (409, things_api.ThingsConflict),
+        (422, things_api.ThingsAPIError),
+        (429, things_api.ThingsRateLimited),
+        (500, things_api.ThingsServerError),
+        (503, things_api.ThingsServerError),
     ],
 )
 def test_error_statuses_are_mapped(make_client, status, error_class):
     api = FakeAPI(problem(status, "Title", "Some detail"))
-    with pytest.raises(ThingsAPIError) as caught:
-        make_client(api, retry=RetryPolicy.never()).lora.get(LORA_ID)
+    with pytest.raises(things_api.ThingsAPIError) as caught:
+        make_client(api, retry=things_api.RetryPolicy.never()).lora.get(LORA_ID)
     assert type(caught.value) is error_class
     assert caught.value.status_code == status
     assert caught.value.problem is not None
@@ -429,7 +374,7 @@ def test_error_statuses_are_mapped(make_client, status, error_class):
 )
 def test_error_bodies_that_are_not_problems_are_tolerated(make_client, body):
     api = FakeAPI(httpx.Response(500, content=body, headers={"Content-Type": "text/html"}))
-    with pytest.raises(ThingsServerError) as caught:
+    with pytest.raises(things_api.ThingsServerError) as caught:
         make_client(api).lora.get(LORA_ID)
     assert caught.value.problem is None
     assert str(caught.value) == "The Things API had an internal problem (HTTP 500)."
@@ -449,7 +394,7 @@ def test_only_the_things_apis_own_problems_are_shown_in_detail(make_client, cont
     api = FakeAPI(
         httpx.Response(403, content=json.dumps(body), headers={"Content-Type": content_type})
     )
-    with pytest.raises(ThingsAPIError) as caught:
+    with pytest.raises(things_api.ThingsAPIError) as caught:
         make_client(api).lora.get(LORA_ID)
     assert caught.value.problem is None
     assert "Redis" not in str(caught.value)
@@ -466,7 +411,7 @@ def test_a_problem_with_parameters_in_its_content_type_is_still_read(make_client
             headers={"Content-Type": "Application/Problem+JSON; charset=utf-8"},
         )
     )
-    with pytest.raises(ThingsAPIError) as caught:
+    with pytest.raises(things_api.ThingsAPIError) as caught:
         make_client(api).lora.get(LORA_ID)
     assert "not your downlink" in str(caught.value)
 
@@ -482,7 +427,7 @@ def test_a_problem_with_parameters_in_its_content_type_is_still_read(make_client
 )
 def test_garbage_success_bodies_raise_response_error(make_client, body, reason):
     api = FakeAPI(httpx.Response(200, content=body))
-    with pytest.raises(ThingsResponseError) as caught:
+    with pytest.raises(things_api.ThingsResponseError) as caught:
         make_client(api).lora.search()
     assert reason in caught.value.reason
     assert caught.value.status_code == 200
@@ -494,18 +439,13 @@ def test_garbage_success_bodies_raise_response_error(make_client, body, reason):
 
 def test_garbage_after_a_create_is_a_response_error(make_client):
     api = FakeAPI(httpx.Response(201, content=b"created!"))
-    new = NewLoraDownlink(
-        device_id=MQTT_ID,
-        message=NewLoraMessage(payload_hex="00", f_port=1),
-        feedback_timeout="PT10M",
-    )
-    with pytest.raises(ThingsResponseError):
-        make_client(api).lora.create(new)
+    with pytest.raises(things_api.ThingsResponseError):
+        make_client(api).lora.create(new_lora())
 
 
 def test_a_redirect_is_not_followed(make_client):
     api = FakeAPI(httpx.Response(302, headers={"Location": "https://evil.test/"}))
-    with pytest.raises(ThingsResponseError, match="HTTP 302"):
+    with pytest.raises(things_api.ThingsResponseError, match="HTTP 302"):
         make_client(api).lora.search()
     assert len(api.requests) == 1
 
@@ -513,26 +453,36 @@ def test_a_redirect_is_not_followed(make_client):
 @pytest.mark.parametrize(
     ("exception", "error_class", "reached", "text"),
     [
-        (httpx.ConnectError("refused"), ThingsConnectionError, False, "Could not connect"),
-        (httpx.ConnectTimeout("slow"), ThingsTimeoutError, False, "within 5 seconds"),
+        (
+            httpx.ConnectError("refused"),
+            things_api.ThingsConnectionError,
+            False,
+            "Could not connect",
+        ),
+        (httpx.ConnectTimeout("slow"), things_api.ThingsTimeoutError, False, "within 5 seconds"),
         (
             httpx.ReadTimeout("slow"),
-            ThingsTimeoutError,
+            things_api.ThingsTimeoutError,
             True,
             "The Things API did not answer within 10 seconds",
         ),
-        (httpx.WriteTimeout("slow"), ThingsTimeoutError, True, "Could not send"),
-        (httpx.PoolTimeout("busy"), ThingsTimeoutError, False, "No free connection"),
-        (httpx.RemoteProtocolError("eof"), ThingsConnectionError, True, "may or may not"),
-        (httpx.ReadError("reset"), ThingsConnectionError, True, "may or may not"),
+        (httpx.WriteTimeout("slow"), things_api.ThingsTimeoutError, True, "Could not send"),
+        (httpx.PoolTimeout("busy"), things_api.ThingsTimeoutError, False, "No free connection"),
+        (
+            httpx.RemoteProtocolError("eof"),
+            things_api.ThingsConnectionError,
+            True,
+            "may or may not",
+        ),
+        (httpx.ReadError("reset"), things_api.ThingsConnectionError, True, "may or may not"),
     ],
 )
 def test_transport_errors_are_mapped(make_client, exception, error_class, reached, text):
     api = FakeAPI(exception)
-    with pytest.raises(ThingsError) as caught:
-        make_client(api, retry=RetryPolicy.never()).lora.get(LORA_ID)
+    with pytest.raises(things_api.ThingsError) as caught:
+        make_client(api, retry=things_api.RetryPolicy.never()).lora.get(LORA_ID)
     assert type(caught.value) is error_class
-    assert isinstance(caught.value, ThingsTransportError)
+    assert isinstance(caught.value, things_api.ThingsTransportError)
     assert caught.value.may_have_reached_server is reached
     assert text in str(caught.value)
 
@@ -555,14 +505,14 @@ def test_get_honours_a_retry_after_http_date(make_client, sleeps):
     api = FakeAPI(
         httpx.Response(503, headers={"Retry-After": later}), httpx.Response(200, json=lora_json())
     )
-    client = make_client(api, retry=RetryPolicy(jitter="none", clock=now.timestamp))
+    client = make_client(api, retry=things_api.RetryPolicy(jitter="none", clock=now.timestamp))
     client.lora.get(LORA_ID)
     assert sleeps == [7.0]
 
 
 def test_a_retry_after_beyond_the_cap_gives_up_at_once(make_client, sleeps):
     api = FakeAPI(httpx.Response(429, headers={"Retry-After": "120"}))
-    with pytest.raises(ThingsRateLimited) as caught:
+    with pytest.raises(things_api.ThingsRateLimited) as caught:
         make_client(api).lora.search()
     assert caught.value.retry_after == 120.0
     assert "Try again in 120 seconds" in str(caught.value)
@@ -580,7 +530,7 @@ def test_get_retries_503_with_exponential_backoff(make_client, sleeps):
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_get_gives_up_after_max_attempts(make_client, sleeps, status):
     api = FakeAPI(httpx.Response(status))
-    with pytest.raises(ThingsAPIError) as caught:
+    with pytest.raises(things_api.ThingsAPIError) as caught:
         make_client(api).lora.search()
     assert caught.value.status_code == status
     assert len(api.requests) == 3
@@ -589,15 +539,17 @@ def test_get_gives_up_after_max_attempts(make_client, sleeps, status):
 
 def test_500_is_not_retried(make_client, sleeps):
     api = FakeAPI(httpx.Response(500))
-    with pytest.raises(ThingsServerError):
+    with pytest.raises(things_api.ThingsServerError):
         make_client(api).lora.search()
     assert len(api.requests) == 1
 
 
 def test_backoff_is_capped(make_client, sleeps):
     api = FakeAPI(httpx.Response(502))
-    policy = RetryPolicy(max_attempts=6, backoff_base=1.0, backoff_cap=3.0, jitter="none")
-    with pytest.raises(ThingsServerError):
+    policy = things_api.RetryPolicy(
+        max_attempts=6, backoff_base=1.0, backoff_cap=3.0, jitter="none"
+    )
+    with pytest.raises(things_api.ThingsServerError):
         make_client(api, retry=policy).lora.search()
     assert sleeps == [1.0, 2.0, 3.0, 3.0, 3.0]
     assert len(api.requests) == 6
@@ -605,14 +557,16 @@ def test_backoff_is_capped(make_client, sleeps):
 
 def test_full_jitter_uses_the_injected_random_source(make_client, sleeps):
     api = FakeAPI(httpx.Response(503), httpx.Response(503), page([]))
-    make_client(api, retry=RetryPolicy(random_source=lambda: 0.25)).lora.search()
+    make_client(api, retry=things_api.RetryPolicy(random_source=lambda: 0.25)).lora.search()
     assert sleeps == [0.125, 0.25]
 
 
 def test_decorrelated_jitter_stays_within_bounds(make_client, sleeps):
     api = FakeAPI(httpx.Response(503))
-    policy = RetryPolicy(max_attempts=5, jitter="decorrelated", random_source=lambda: 1.0)
-    with pytest.raises(ThingsServerError):
+    policy = things_api.RetryPolicy(
+        max_attempts=5, jitter="decorrelated", random_source=lambda: 1.0
+    )
+    with pytest.raises(things_api.ThingsServerError):
         make_client(api, retry=policy).lora.search()
     # Between base and 3 x the previous wait (base at first), capped at 8; random = 1 → upper.
     assert sleeps == [1.5, 4.5, 8.0, 8.0]
@@ -627,27 +581,19 @@ def test_get_retries_timeouts_and_connection_errors(make_client, sleeps):
 
 def test_get_gives_up_on_timeouts_after_max_attempts(make_client, sleeps):
     api = FakeAPI(httpx.ReadTimeout("slow"))
-    with pytest.raises(ThingsTimeoutError):
+    with pytest.raises(things_api.ThingsTimeoutError):
         make_client(api).lora.search()
     assert len(api.requests) == 3
     assert sleeps == [0.5, 1.0]
 
 
-def new_lora() -> NewLoraDownlink:
-    return NewLoraDownlink(
-        device_id=MQTT_ID,
-        message=NewLoraMessage(payload_hex="00", f_port=1),
-        feedback_timeout="PT10M",
-    )
-
-
 @pytest.mark.parametrize(
     ("answer", "error_class", "reached"),
     [
-        (httpx.Response(503, headers={"Retry-After": "1"}), ThingsServerError, None),
-        (httpx.Response(429, headers={"Retry-After": "1"}), ThingsRateLimited, None),
-        (httpx.ReadTimeout("slow"), ThingsTimeoutError, True),
-        (httpx.ConnectError("refused"), ThingsConnectionError, False),
+        (httpx.Response(503, headers={"Retry-After": "1"}), things_api.ThingsServerError, None),
+        (httpx.Response(429, headers={"Retry-After": "1"}), things_api.ThingsRateLimited, None),
+        (httpx.ReadTimeout("slow"), things_api.ThingsTimeoutError, True),
+        (httpx.ConnectError("refused"), things_api.ThingsConnectionError, False),
     ],
 )
 def test_create_is_never_retried(make_client, sleeps, answer, error_class, reached):
@@ -657,7 +603,7 @@ def test_create_is_never_retried(make_client, sleeps, answer, error_class, reach
     assert len(api.requests) == 1
     assert sleeps == []
     if reached is not None:
-        assert isinstance(caught.value, ThingsTransportError)
+        assert isinstance(caught.value, things_api.ThingsTransportError)
         assert caught.value.may_have_reached_server is reached
 
 
@@ -679,7 +625,7 @@ def test_create_is_never_retried(make_client, sleeps, answer, error_class, reach
 )
 def test_a_failed_create_says_whether_its_outcome_is_unknown(make_client, answer, unknown):
     api = FakeAPI(answer)
-    with pytest.raises(ThingsError) as caught:
+    with pytest.raises(things_api.ThingsError) as caught:
         make_client(api).lora.create(new_lora())
     assert caught.value.outcome_unknown is unknown
 
@@ -689,7 +635,7 @@ def test_a_failed_create_says_whether_its_outcome_is_unknown(make_client, answer
 )
 def test_cancel_is_never_retried(make_client, sleeps, answer):
     api = FakeAPI(answer, httpx.Response(202))
-    with pytest.raises(ThingsError):
+    with pytest.raises(things_api.ThingsError):
         make_client(api).lora.cancel(LORA_ID)
     assert len(api.requests) == 1
     assert sleeps == []
@@ -699,9 +645,11 @@ def test_cancel_is_never_retried(make_client, sleeps, answer):
 
 
 def test_observer_gets_one_record_per_attempt(make_client):
-    records: list[RequestRecord] = []
+    records: list[things_api.RequestRecord] = []
     api = FakeAPI(httpx.ReadTimeout("slow"), httpx.Response(503), page([]))
-    make_client(api, observer=records.append).lora.search(SearchFilters(cursor="secret-ish"))
+    make_client(api, observer=records.append).lora.search(
+        things_api.SearchFilters(cursor="secret-ish")
+    )
     assert [(r.method, r.path, r.status, r.error, r.attempt) for r in records] == [
         ("GET", "/lora/downlinks", None, "timeout", 1),
         ("GET", "/lora/downlinks", 503, None, 2),
@@ -711,7 +659,7 @@ def test_observer_gets_one_record_per_attempt(make_client):
 
 
 def test_a_failing_observer_does_not_break_the_call(make_client):
-    def broken(record: RequestRecord) -> None:
+    def broken(record: things_api.RequestRecord) -> None:
         raise RuntimeError("observer bug")
 
     api = FakeAPI(page([]))
@@ -721,7 +669,7 @@ def test_a_failing_observer_does_not_break_the_call(make_client):
 def test_one_log_line_per_request_without_headers_query_or_token(make_client, caplog):
     caplog.set_level(logging.DEBUG)
     api = FakeAPI(httpx.Response(503), page([]))
-    make_client(api).lora.search(SearchFilters(cursor="cursor-value"))
+    make_client(api).lora.search(things_api.SearchFilters(cursor="cursor-value"))
     lines = [r for r in caplog.records if r.name == "things_api"]
     assert [r.getMessage().split(" ")[:3] for r in lines] == [
         ["GET", "/lora/downlinks", "503"],
@@ -744,8 +692,8 @@ def test_one_log_line_per_request_without_headers_query_or_token(make_client, ca
 def test_the_token_appears_in_no_log_exception_or_repr(make_client, caplog, answer):
     caplog.set_level(logging.DEBUG)
     api = FakeAPI(answer)
-    client = make_client(api, retry=RetryPolicy.never())
-    with pytest.raises(ThingsError) as caught:
+    client = make_client(api, retry=things_api.RetryPolicy.never())
+    with pytest.raises(things_api.ThingsError) as caught:
         client.lora.search()
     error = caught.value
     shown = [
@@ -776,7 +724,7 @@ def test_check_connection_makes_one_cheap_read(make_client):
 
 def test_check_connection_reports_failure_without_retrying(make_client, sleeps):
     api = FakeAPI(httpx.Response(503))
-    with pytest.raises(ThingsServerError):
+    with pytest.raises(things_api.ThingsServerError):
         make_client(api).check_connection()
     assert len(api.requests) == 1
     assert sleeps == []
@@ -784,7 +732,9 @@ def test_check_connection_reports_failure_without_retrying(make_client, sleeps):
 
 def test_the_client_is_a_context_manager_that_closes(sleeps):
     api = FakeAPI(page([]))
-    with ThingsClient(BASE_URL, StaticBearerToken(TOKEN), transport=httpx.MockTransport(api)) as c:
+    with things_api.ThingsClient(
+        BASE_URL, things_api.StaticBearerToken(TOKEN), transport=httpx.MockTransport(api)
+    ) as c:
         c.lora.search()
     with pytest.raises(RuntimeError, match="closed"):
         c.lora.search()
@@ -804,7 +754,7 @@ def test_the_client_is_a_context_manager_that_closes(sleeps):
 )
 def test_a_cancel_answered_with_another_success_is_outcome_unknown(make_client, answer):
     api = FakeAPI(answer)
-    with pytest.raises(ThingsResponseError) as caught:
+    with pytest.raises(things_api.ThingsResponseError) as caught:
         make_client(api).lora.cancel(LORA_ID)
     assert caught.value.outcome_unknown is True
     assert f"HTTP {answer.status_code} instead of 202 Accepted" in str(caught.value)
@@ -821,7 +771,7 @@ def test_inside_a_budget_every_attempt_waits_at_most_what_is_left(make_client):
         seen.append(request.extensions["timeout"])
         return page([])
 
-    with time_budget(2.0):
+    with things_api.time_budget(2.0):
         make_client(FakeAPI(answer)).lora.search()
     make_client(FakeAPI(answer)).lora.search()
     inside, outside = seen
@@ -831,8 +781,8 @@ def test_inside_a_budget_every_attempt_waits_at_most_what_is_left(make_client):
 
 def test_no_retry_is_made_that_would_overrun_the_budget(make_client, sleeps):
     api = FakeAPI(httpx.Response(503))
-    policy = RetryPolicy(max_attempts=5, backoff_base=0.5, jitter="none")
-    with time_budget(0.6), pytest.raises(ThingsServerError):
+    policy = things_api.RetryPolicy(max_attempts=5, backoff_base=0.5, jitter="none")
+    with things_api.time_budget(0.6), pytest.raises(things_api.ThingsServerError):
         make_client(api, retry=policy).lora.search()
     # The first wait (0.5 s) still fits, the second (1 s) would not.
     assert len(api.requests) == 2
@@ -841,7 +791,7 @@ def test_no_retry_is_made_that_would_overrun_the_budget(make_client, sleeps):
 
 def test_a_spent_budget_sends_nothing_and_says_so(make_client):
     api = FakeAPI(page([]))
-    with time_budget(0.0), pytest.raises(ThingsTimeoutError) as caught:
+    with things_api.time_budget(0.0), pytest.raises(things_api.ThingsTimeoutError) as caught:
         make_client(api).lora.create(new_lora())
     assert api.requests == []
     assert caught.value.phase == "deadline"
@@ -850,9 +800,9 @@ def test_a_spent_budget_sends_nothing_and_says_so(make_client):
 
 
 def test_nested_budgets_keep_the_tighter_deadline() -> None:
-    with time_budget(1.0) as outer, time_budget(30.0) as inner:
+    with things_api.time_budget(1.0) as outer, things_api.time_budget(30.0) as inner:
         assert inner is outer
-    with time_budget(30.0), time_budget(1.0) as inner:
+    with things_api.time_budget(30.0), things_api.time_budget(1.0) as inner:
         assert inner is not None
         assert inner.seconds == 1.0
 
@@ -862,7 +812,7 @@ def test_nested_budgets_keep_the_tighter_deadline() -> None:
 
 def test_a_deeply_nested_answer_is_a_response_error(make_client):
     api = FakeAPI(httpx.Response(200, content=b"[" * 100_000, headers=JSON))
-    with pytest.raises(ThingsResponseError) as caught:
+    with pytest.raises(things_api.ThingsResponseError) as caught:
         make_client(api).lora.search()
     assert "nested too deeply" in str(caught.value)
 
@@ -870,7 +820,7 @@ def test_a_deeply_nested_answer_is_a_response_error(make_client):
 def test_an_answer_over_the_size_limit_is_not_read_to_the_end(make_client):
     body = json.dumps({"items": [lora_json()] * 200}).encode()
     api = FakeAPI(httpx.Response(200, content=body, headers=JSON))
-    with pytest.raises(ThingsResponseError) as caught:
+    with pytest.raises(things_api.ThingsResponseError) as caught:
         make_client(api, max_response_bytes=len(body) - 1).lora.search()
     assert "the answer is larger than" in str(caught.value)
     assert make_client(FakeAPI(httpx.Response(200, content=body, headers=JSON))).lora.search()
@@ -878,7 +828,9 @@ def test_an_answer_over_the_size_limit_is_not_read_to_the_end(make_client):
 
 def test_a_huge_error_answer_is_not_read_either(make_client):
     api = FakeAPI(httpx.Response(500, content=b"x" * 2_000, headers=JSON))
-    with pytest.raises(ThingsResponseError) as caught:
-        make_client(api, max_response_bytes=1_000, retry=RetryPolicy.never()).lora.get(LORA_ID)
+    with pytest.raises(things_api.ThingsResponseError) as caught:
+        make_client(api, max_response_bytes=1_000, retry=things_api.RetryPolicy.never()).lora.get(
+            LORA_ID
+        )
     assert caught.value.status_code == 500
     assert caught.value.outcome_unknown is True  # a 5xx may come after the work was done

@@ -6,89 +6,29 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from things_api import (
-    Base64String,
-    DeviceId,
-    DeviceIdFormat,
-    FeedbackTimeout,
-    FPort,
-    HexPayload,
-    LoraDownlink,
-    MqttBinaryMessage,
-    MqttDownlink,
-    MqttOtherMessage,
-    MqttTextMessage,
-    NewLoraDownlink,
-    NewLoraMessage,
-    NewMqttBinaryMessage,
-    NewMqttDownlink,
-    NewMqttTextMessage,
-    Page,
-    Problem,
-    RetryLimit,
-    SearchFilters,
-    SimpleDuration,
-    SortField,
-    device_id_format,
-    format_simple_duration,
-    is_done,
-    parse_simple_duration,
-    parse_sort,
-)
+import things_api
+from tests.things_api.wire import lora_json, mqtt_json
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 LORA_SPEC = json.loads((SPECS / "things-lora-downlinks.openapi.json").read_text())
 MQTT_SPEC = json.loads((SPECS / "things-mqtt-downlinks.openapi.json").read_text())
 SCHEMAS = LORA_SPEC["components"]["schemas"]
 
-device_ids = TypeAdapter(DeviceId)
-durations = TypeAdapter(SimpleDuration)
-feedback_timeouts = TypeAdapter(FeedbackTimeout)
-hex_payloads = TypeAdapter(HexPayload)
-base64_strings = TypeAdapter(Base64String)
-f_ports = TypeAdapter(FPort)
-retry_limits = TypeAdapter(RetryLimit)
+device_ids = TypeAdapter(things_api.DeviceId)
+durations = TypeAdapter(things_api.SimpleDuration)
+feedback_timeouts = TypeAdapter(things_api.FeedbackTimeout)
+hex_payloads = TypeAdapter(things_api.HexPayload)
+base64_strings = TypeAdapter(things_api.Base64String)
+f_ports = TypeAdapter(things_api.FPort)
+retry_limits = TypeAdapter(things_api.RetryLimit)
 
 UUID_TEXT = "478a82d4-128f-47a6-aa61-2eac3f2a23ad"
-
-
-def lora_json(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "12345678-1234-1234-1234-123456789012",
-        "message": {"payloadHex": "0a0b", "fPort": 3},
-        "status": "PENDING",
-        "retryLimit": 2,
-        "retryCount": 0,
-        "deviceId": "imei:350266800610993",
-        "createdAt": "2025-04-01T00:00:00.000Z",
-        "modifiedAt": "2025-05-01T00:00:00.000Z",
-        "feedbackTimeout": "PT25H",
-        "dryRun": False,
-    }
-    body.update(overrides)
-    return body
-
-
-def mqtt_json(message: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "7f97ccf0-2ae1-4e1f-bd3e-d901f31d801b",
-        "message": message,
-        "status": "EXECUTING",
-        "deviceId": "7f97ccf0-2ae1-4e1f-bd3e-d901f31d801b",
-        "createdAt": "2025-01-01T11:22:33.456Z",
-        "modifiedAt": "2025-01-01T11:22:33.456Z",
-        "feedbackTimeout": "PT10M",
-        "dryRun": True,
-    }
-    body.update(overrides)
-    return body
 
 
 # --- device ids -------------------------------------------------------------------------------
@@ -97,26 +37,26 @@ def mqtt_json(message: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (UUID_TEXT, DeviceIdFormat.UUID),
-        (UUID_TEXT.upper(), DeviceIdFormat.UUID),
-        ("imei:350266800610993", DeviceIdFormat.IMEI),
-        ("imei:3502668006109931", DeviceIdFormat.IMEI),
-        ("IMEI:350266800610993", DeviceIdFormat.IMEI),
-        ("deveui:ea8fa35e2cf3489f", DeviceIdFormat.DEVEUI),
-        ("DevEUI:EA8FA35E2CF3489F", DeviceIdFormat.DEVEUI),
-        (f"dvnuuid:{UUID_TEXT}", DeviceIdFormat.DVNUUID),
-        (f"DVNUUID:{UUID_TEXT.upper()}", DeviceIdFormat.DVNUUID),
-        ("urn:dev:imei:350266800610993", DeviceIdFormat.URN_IMEI),
-        ("urn:dev:imei:350266800610993:", DeviceIdFormat.URN_IMEI),
-        ("URN:DEV:IMEI:3502668006109931", DeviceIdFormat.URN_IMEI),
-        ("urn:dev:deveui:ea8fa35e2cf3489f", DeviceIdFormat.URN_DEVEUI),
-        ("Urn:Dev:DevEui:ea8fa35e2cf3489f:", DeviceIdFormat.URN_DEVEUI),
-        (f"urn:dev:dvnuuid:{UUID_TEXT}", DeviceIdFormat.URN_DVNUUID),
-        (f"urn:dev:dvnuuid:{UUID_TEXT}:", DeviceIdFormat.URN_DVNUUID),
+        (UUID_TEXT, things_api.DeviceIdFormat.UUID),
+        (UUID_TEXT.upper(), things_api.DeviceIdFormat.UUID),
+        ("imei:350266800610993", things_api.DeviceIdFormat.IMEI),
+        ("imei:3502668006109931", things_api.DeviceIdFormat.IMEI),
+        ("IMEI:350266800610993", things_api.DeviceIdFormat.IMEI),
+        ("deveui:ea8fa35e2cf3489f", things_api.DeviceIdFormat.DEVEUI),
+        ("DevEUI:EA8FA35E2CF3489F", things_api.DeviceIdFormat.DEVEUI),
+        (f"dvnuuid:{UUID_TEXT}", things_api.DeviceIdFormat.DVNUUID),
+        (f"DVNUUID:{UUID_TEXT.upper()}", things_api.DeviceIdFormat.DVNUUID),
+        ("urn:dev:imei:350266800610993", things_api.DeviceIdFormat.URN_IMEI),
+        ("urn:dev:imei:350266800610993:", things_api.DeviceIdFormat.URN_IMEI),
+        ("URN:DEV:IMEI:3502668006109931", things_api.DeviceIdFormat.URN_IMEI),
+        ("urn:dev:deveui:ea8fa35e2cf3489f", things_api.DeviceIdFormat.URN_DEVEUI),
+        ("Urn:Dev:DevEui:ea8fa35e2cf3489f:", things_api.DeviceIdFormat.URN_DEVEUI),
+        (f"urn:dev:dvnuuid:{UUID_TEXT}", things_api.DeviceIdFormat.URN_DVNUUID),
+        (f"urn:dev:dvnuuid:{UUID_TEXT}:", things_api.DeviceIdFormat.URN_DVNUUID),
     ],
 )
 def test_device_id_accepts_the_seven_formats_in_any_case(value, expected):
-    assert device_id_format(value) is expected
+    assert things_api.device_id_format(value) is expected
     assert device_ids.validate_python(value) == value  # kept exactly as given
 
 
@@ -152,7 +92,7 @@ def test_device_id_accepts_the_seven_formats_in_any_case(value, expected):
     ],
 )
 def test_device_id_rejects_broken_variants(value):
-    assert device_id_format(value) is None
+    assert things_api.device_id_format(value) is None
     with pytest.raises(ValidationError):
         device_ids.validate_python(value)
 
@@ -174,12 +114,12 @@ def test_device_id_error_names_what_must_follow_a_known_prefix():
 
 
 SPEC_DEVICE_ID_PATTERNS = {
-    DeviceIdFormat.IMEI: SCHEMAS["DeviceId-imei"]["pattern"],
-    DeviceIdFormat.DEVEUI: SCHEMAS["DeviceId-deveui"]["pattern"],
-    DeviceIdFormat.DVNUUID: SCHEMAS["DeviceId-dvnuuid"]["pattern"],
-    DeviceIdFormat.URN_IMEI: SCHEMAS["DeviceUrn-imei"]["pattern"],
-    DeviceIdFormat.URN_DEVEUI: SCHEMAS["DeviceUrn-deveui"]["pattern"],
-    DeviceIdFormat.URN_DVNUUID: SCHEMAS["DeviceUrn-dvnuuid"]["pattern"],
+    things_api.DeviceIdFormat.IMEI: SCHEMAS["DeviceId-imei"]["pattern"],
+    things_api.DeviceIdFormat.DEVEUI: SCHEMAS["DeviceId-deveui"]["pattern"],
+    things_api.DeviceIdFormat.DVNUUID: SCHEMAS["DeviceId-dvnuuid"]["pattern"],
+    things_api.DeviceIdFormat.URN_IMEI: SCHEMAS["DeviceUrn-imei"]["pattern"],
+    things_api.DeviceIdFormat.URN_DEVEUI: SCHEMAS["DeviceUrn-deveui"]["pattern"],
+    things_api.DeviceIdFormat.URN_DVNUUID: SCHEMAS["DeviceUrn-dvnuuid"]["pattern"],
 }
 
 
@@ -188,12 +128,12 @@ SPEC_DEVICE_ID_PATTERNS = {
 def test_every_id_the_spec_pattern_generates_is_accepted(id_format, pattern, data):
     # The spec's `$` also matches before a final newline in Python; those are not ids.
     value = data.draw(st.from_regex(pattern.replace("$", r"\Z")))
-    assert device_id_format(value) is id_format
+    assert things_api.device_id_format(value) is id_format
 
 
 @given(st.uuids())
 def test_every_uuid_is_a_device_id(value):
-    assert device_id_format(str(value)) is DeviceIdFormat.UUID
+    assert things_api.device_id_format(str(value)) is things_api.DeviceIdFormat.UUID
 
 
 # --- durations --------------------------------------------------------------------------------
@@ -248,7 +188,7 @@ def test_malformed_durations_are_refused(value):
         durations.validate_python(value)
     assert "PT10M" in caught.value.errors()[0]["msg"]  # the message shows an example
     with pytest.raises(ValueError, match="not a simple ISO 8601 duration"):
-        parse_simple_duration(value)
+        things_api.parse_simple_duration(value)
 
 
 def test_a_duration_too_long_for_python_is_a_validation_error():
@@ -270,24 +210,24 @@ def test_a_duration_too_long_for_python_is_a_validation_error():
     ],
 )
 def test_format_and_parse_simple_duration(duration, text):
-    assert format_simple_duration(duration) == text
-    assert parse_simple_duration(text) == duration
+    assert things_api.format_simple_duration(duration) == text
+    assert things_api.parse_simple_duration(text) == duration
 
 
 def test_parse_reads_days_as_24_hours_and_truncates_nanoseconds():
-    assert parse_simple_duration("PT25H") == timedelta(days=1, hours=1)
-    assert parse_simple_duration("PT0.123456789S") == timedelta(microseconds=123456)
+    assert things_api.parse_simple_duration("PT25H") == timedelta(days=1, hours=1)
+    assert things_api.parse_simple_duration("PT0.123456789S") == timedelta(microseconds=123456)
 
 
 def test_format_refuses_negative_durations():
     with pytest.raises(ValueError, match="negative"):
-        format_simple_duration(timedelta(seconds=-1))
+        things_api.format_simple_duration(timedelta(seconds=-1))
 
 
 @given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=999_999)))
 def test_format_then_parse_is_the_identity_and_matches_the_spec_pattern(duration):
-    text = format_simple_duration(duration)
-    assert parse_simple_duration(text) == duration
+    text = things_api.format_simple_duration(duration)
+    assert things_api.parse_simple_duration(text) == duration
     assert re.fullmatch(SCHEMAS["SimpleDuration"]["pattern"], text)
     assert durations.validate_python(text) == text
 
@@ -366,7 +306,9 @@ def test_retry_limit_is_zero_or_more(value, valid):
 
 
 def test_lora_downlink_parses_the_spec_fields_in_snake_case():
-    downlink = LoraDownlink.model_validate(lora_json(lastFailureReason="EVICTED", status="DONE"))
+    downlink = things_api.LoraDownlink.model_validate(
+        lora_json(lastFailureReason="EVICTED", status="DONE")
+    )
     assert str(downlink.id) == "12345678-1234-1234-1234-123456789012"
     assert downlink.message.payload_hex == "0a0b"
     assert downlink.message.f_port == 3
@@ -383,7 +325,7 @@ def test_lora_downlink_parses_the_spec_fields_in_snake_case():
 
 def test_unknown_status_failure_reason_and_device_id_are_kept():
     body = lora_json(status="ARCHIVED", lastFailureReason="GAMMA_RAYS", deviceId="mac:0011")
-    downlink = LoraDownlink.model_validate(body)
+    downlink = things_api.LoraDownlink.model_validate(body)
     assert downlink.status == "ARCHIVED"
     assert downlink.last_failure_reason == "GAMMA_RAYS"
     assert downlink.device_id == "mac:0011"
@@ -401,17 +343,19 @@ def test_unknown_status_failure_reason_and_device_id_are_kept():
     ],
 )
 def test_running_succeeded_and_failed(status, reason, running, succeeded, failed):
-    downlink = LoraDownlink.model_validate(lora_json(status=status, lastFailureReason=reason))
+    downlink = things_api.LoraDownlink.model_validate(
+        lora_json(status=status, lastFailureReason=reason)
+    )
     assert downlink.is_running is running
     assert downlink.succeeded is succeeded
     assert downlink.failed is failed
     assert downlink.is_done is (status == "DONE")
-    assert is_done(status) is (status == "DONE")
+    assert things_api.is_done(status) is (status == "DONE")
 
 
 def test_read_model_keeps_the_raw_answer_including_unknown_fields():
     body = lora_json(shinyNewField={"a": 1})
-    downlink = LoraDownlink.model_validate(body)
+    downlink = things_api.LoraDownlink.model_validate(body)
     assert not hasattr(downlink, "shiny_new_field")
     assert downlink.raw == body
     downlink.raw["status"] = "tampered"
@@ -420,7 +364,7 @@ def test_read_model_keeps_the_raw_answer_including_unknown_fields():
 
 
 def test_timestamps_without_offset_are_read_as_utc():
-    downlink = LoraDownlink.model_validate(lora_json(createdAt="2025-04-01T12:00:00"))
+    downlink = things_api.LoraDownlink.model_validate(lora_json(createdAt="2025-04-01T12:00:00"))
     assert downlink.created_at == datetime(2025, 4, 1, 12, tzinfo=UTC)
 
 
@@ -428,7 +372,7 @@ def test_read_model_defaults_for_fields_the_spec_does_not_require():
     body = lora_json()
     for optional in ("retryLimit", "retryCount", "dryRun"):
         del body[optional]
-    downlink = LoraDownlink.model_validate(body)
+    downlink = things_api.LoraDownlink.model_validate(body)
     assert (downlink.retry_limit, downlink.retry_count, downlink.dry_run) == (0, 0, False)
     assert downlink.last_failure_reason is None
 
@@ -437,50 +381,52 @@ def test_a_downlink_without_an_id_is_not_a_downlink():
     body = lora_json()
     del body["id"]
     with pytest.raises(ValidationError):
-        LoraDownlink.model_validate(body)
+        things_api.LoraDownlink.model_validate(body)
 
 
 def test_mqtt_text_payload_that_looks_like_base64_stays_text():
     message = {"type": "text", "payload": "SGVsbG8=", "topic": "cmd", "qos": "AT_MOST_ONCE"}
-    downlink = MqttDownlink.model_validate(mqtt_json(message))
-    assert isinstance(downlink.message, MqttTextMessage)
+    downlink = things_api.MqttDownlink.model_validate(mqtt_json(message))
+    assert isinstance(downlink.message, things_api.MqttTextMessage)
     assert downlink.message.payload == "SGVsbG8="
     assert downlink.message.qos == "AT_MOST_ONCE"
 
 
 def test_mqtt_binary_message_decodes_its_payload():
     message = {"type": "binary", "payload": "SGVsbG8=", "topic": "cmd", "contentType": "x/y"}
-    downlink = MqttDownlink.model_validate(mqtt_json(message))
-    assert isinstance(downlink.message, MqttBinaryMessage)
+    downlink = things_api.MqttDownlink.model_validate(mqtt_json(message))
+    assert isinstance(downlink.message, things_api.MqttBinaryMessage)
     assert downlink.message.payload_bytes == b"Hello"
     assert downlink.message.content_type == "x/y"
 
 
 def test_mqtt_unknown_message_type_and_qos_are_kept():
     message = {"type": "json", "payload": {"reboot": True}, "topic": "cmd", "qos": "EXACTLY_ONCE"}
-    downlink = MqttDownlink.model_validate(mqtt_json(message))
-    assert isinstance(downlink.message, MqttOtherMessage)
+    downlink = things_api.MqttDownlink.model_validate(mqtt_json(message))
+    assert isinstance(downlink.message, things_api.MqttOtherMessage)
     assert downlink.message.type == "json"
     assert downlink.message.payload == {"reboot": True}
     assert downlink.message.qos == "EXACTLY_ONCE"
 
 
 def test_page_with_and_without_links():
-    page = Page[LoraDownlink].model_validate(
+    page = things_api.Page[things_api.LoraDownlink].model_validate(
         {"items": [lora_json()], "next": "https://api.kpnthings.com/lora/downlinks?cursor=abc"}
     )
     assert len(page.items) == 1
-    assert isinstance(page.items[0], LoraDownlink)
+    assert isinstance(page.items[0], things_api.LoraDownlink)
     assert page.next == "https://api.kpnthings.com/lora/downlinks?cursor=abc"
     assert page.prev is None
-    last = Page[LoraDownlink].model_validate({"items": [], "prev": "/lora/downlinks?cursor=p"})
+    last = things_api.Page[things_api.LoraDownlink].model_validate(
+        {"items": [], "prev": "/lora/downlinks?cursor=p"}
+    )
     assert (last.next, last.prev) == (None, "/lora/downlinks?cursor=p")
     with pytest.raises(ValidationError):
-        Page[LoraDownlink].model_validate({"next": "x"})
+        things_api.Page[things_api.LoraDownlink].model_validate({"next": "x"})
 
 
 def test_problem_keeps_extension_members_and_defaults_type():
-    problem = Problem.model_validate(
+    problem = things_api.Problem.model_validate(
         {
             "title": "Conflict",
             "status": 409,
@@ -495,23 +441,27 @@ def test_problem_keeps_extension_members_and_defaults_type():
 
 
 def test_problem_tolerates_malformed_members():
-    problem = Problem.model_validate({"type": 7, "status": "nope", "title": ["x"], "detail": "d"})
+    problem = things_api.Problem.model_validate(
+        {"type": 7, "status": "nope", "title": ["x"], "detail": "d"}
+    )
     assert (problem.type, problem.status, problem.title, problem.detail) == (
         "about:blank",
         None,
         None,
         "d",
     )
-    assert Problem.model_validate({"status": "409"}).status == 409  # the spec's own example
+    assert (
+        things_api.Problem.model_validate({"status": "409"}).status == 409
+    )  # the spec's own example
 
 
 # --- create models ----------------------------------------------------------------------------
 
 
 def test_new_lora_downlink_to_wire_is_camel_case_without_read_only_fields():
-    new = NewLoraDownlink(
+    new = things_api.NewLoraDownlink(
         device_id="deveui:ea8fa35e2cf3489f",
-        message=NewLoraMessage(payload_hex="0A0b", f_port=1),
+        message=things_api.NewLoraMessage(payload_hex="0A0b", f_port=1),
         feedback_timeout="PT25H",
         retry_limit=3,
     )
@@ -525,9 +475,11 @@ def test_new_lora_downlink_to_wire_is_camel_case_without_read_only_fields():
 
 
 def test_new_mqtt_downlink_to_wire_leaves_out_none_values():
-    new = NewMqttDownlink(
+    new = things_api.NewMqttDownlink(
         device_id=UUID_TEXT,
-        message=NewMqttTextMessage(payload="reboot", topic="cmd", content_type="text/plain"),
+        message=things_api.NewMqttTextMessage(
+            payload="reboot", topic="cmd", content_type="text/plain"
+        ),
         feedback_timeout="PT10M",
         dry_run=True,
     )
@@ -545,16 +497,16 @@ def test_new_mqtt_downlink_to_wire_leaves_out_none_values():
 
 
 def test_create_models_accept_wire_names_and_python_names():
-    by_alias = NewLoraDownlink.model_validate(
+    by_alias = things_api.NewLoraDownlink.model_validate(
         {
             "deviceId": UUID_TEXT,
             "message": {"payloadHex": "00", "fPort": 2},
             "feedbackTimeout": "PT10M",
         }
     )
-    by_name = NewLoraDownlink(
+    by_name = things_api.NewLoraDownlink(
         device_id=UUID_TEXT,
-        message=NewLoraMessage(payload_hex="00", f_port=2),
+        message=things_api.NewLoraMessage(payload_hex="00", f_port=2),
         feedback_timeout="PT10M",
     )
     assert by_alias == by_name
@@ -562,7 +514,7 @@ def test_create_models_accept_wire_names_and_python_names():
 
 def test_create_models_refuse_unknown_and_read_only_fields():
     with pytest.raises(ValidationError):
-        NewLoraDownlink.model_validate(
+        things_api.NewLoraDownlink.model_validate(
             {
                 "deviceId": UUID_TEXT,
                 "message": {"payloadHex": "00", "fPort": 2},
@@ -574,7 +526,7 @@ def test_create_models_refuse_unknown_and_read_only_fields():
 
 def test_create_model_reports_every_bad_field():
     with pytest.raises(ValidationError) as caught:
-        NewLoraDownlink.model_validate(
+        things_api.NewLoraDownlink.model_validate(
             {
                 "deviceId": "imei:1",
                 "message": {"payloadHex": "abc", "fPort": 0},
@@ -595,16 +547,16 @@ def test_create_model_reports_every_bad_field():
 
 
 def test_new_mqtt_message_is_chosen_by_type():
-    text = NewMqttDownlink.model_validate(
+    text = things_api.NewMqttDownlink.model_validate(
         {
             "deviceId": UUID_TEXT,
             "message": {"type": "text", "payload": "not base64 at all!", "topic": "t"},
             "feedbackTimeout": "PT10M",
         }
     )
-    assert isinstance(text.message, NewMqttTextMessage)
+    assert isinstance(text.message, things_api.NewMqttTextMessage)
     with pytest.raises(ValidationError, match="not valid base64"):
-        NewMqttDownlink.model_validate(
+        things_api.NewMqttDownlink.model_validate(
             {
                 "deviceId": UUID_TEXT,
                 "message": {"type": "binary", "payload": "not base64 at all!", "topic": "t"},
@@ -613,7 +565,7 @@ def test_new_mqtt_message_is_chosen_by_type():
         )
     for bad_type in ({"type": "json"}, {}):
         with pytest.raises(ValidationError):
-            NewMqttDownlink.model_validate(
+            things_api.NewMqttDownlink.model_validate(
                 {
                     "deviceId": UUID_TEXT,
                     "message": {"payload": "x", "topic": "t", **bad_type},
@@ -623,20 +575,22 @@ def test_new_mqtt_message_is_chosen_by_type():
 
 
 def test_new_binary_message_from_bytes():
-    message = NewMqttBinaryMessage.from_bytes(b"\x00\xff", topic="cfg", qos="AT_MOST_ONCE")
+    message = things_api.NewMqttBinaryMessage.from_bytes(
+        b"\x00\xff", topic="cfg", qos="AT_MOST_ONCE"
+    )
     assert message.to_wire() == {
         "type": "binary",
         "payload": "AP8=",
         "topic": "cfg",
         "qos": "AT_MOST_ONCE",
     }
-    assert NewLoraMessage.from_bytes(b"\x01\x02", f_port=5).payload_hex == "0102"
+    assert things_api.NewLoraMessage.from_bytes(b"\x01\x02", f_port=5).payload_hex == "0102"
 
 
 @pytest.mark.parametrize("topic", ["", "a/+/b", "a/#"])
 def test_mqtt_topic_must_be_publishable(topic):
     with pytest.raises(ValidationError):
-        NewMqttTextMessage(payload="x", topic=topic)
+        things_api.NewMqttTextMessage(payload="x", topic=topic)
 
 
 # --- search filters ---------------------------------------------------------------------------
@@ -644,7 +598,7 @@ def test_mqtt_topic_must_be_publishable(topic):
 
 def test_search_filters_to_query_sends_every_filter_as_the_spec_names_it():
     amsterdam = timezone(timedelta(hours=2))
-    filters = SearchFilters(
+    filters = things_api.SearchFilters(
         device_id="imei:350266800610993",
         created_before=datetime(2025, 5, 1, 2, 0, tzinfo=amsterdam),
         created_since=datetime(2025, 4, 1, tzinfo=UTC),
@@ -669,29 +623,32 @@ def test_search_filters_to_query_sends_every_filter_as_the_spec_names_it():
 
 
 def test_empty_filters_send_nothing():
-    assert SearchFilters().to_query() == {}
-    assert SearchFilters(sort=[], status="", cursor="").to_query() == {}
+    assert things_api.SearchFilters().to_query() == {}
+    assert things_api.SearchFilters(sort=[], status="", cursor="").to_query() == {}
 
 
 def test_sort_from_fields_or_text():
-    fields = [SortField(field="createdAt"), SortField(field="status", descending=True)]
-    assert SearchFilters(sort=fields).to_query() == {"sort": "createdAt,-status"}
-    assert parse_sort(" createdAt , -status ,") == fields
+    fields = [
+        things_api.SortField(field="createdAt"),
+        things_api.SortField(field="status", descending=True),
+    ]
+    assert things_api.SearchFilters(sort=fields).to_query() == {"sort": "createdAt,-status"}
+    assert things_api.parse_sort(" createdAt , -status ,") == fields
     with pytest.raises(ValidationError):
-        SortField(field="created at")
+        things_api.SortField(field="created at")
     with pytest.raises(ValidationError):
-        SearchFilters(sort="--createdAt")
+        things_api.SearchFilters(sort="--createdAt")
 
 
 def test_search_filters_refuse_naive_datetimes_bad_limits_and_bad_device_ids():
     with pytest.raises(ValidationError):
-        SearchFilters(created_since=datetime(2025, 4, 1))
+        things_api.SearchFilters(created_since=datetime(2025, 4, 1))
     with pytest.raises(ValidationError):
-        SearchFilters(limit=0)
+        things_api.SearchFilters(limit=0)
     with pytest.raises(ValidationError):
-        SearchFilters(limit=True)
+        things_api.SearchFilters(limit=True)
     with pytest.raises(ValidationError):
-        SearchFilters(device_id="meter-42")
+        things_api.SearchFilters(device_id="meter-42")
 
 
 # --- nothing but ValidationError, whatever comes in ---------------------------------------------
@@ -726,6 +683,12 @@ def test_random_strings_raise_nothing_but_validation_error(value):
     )
 )
 def test_random_json_objects_raise_nothing_but_validation_error(body):
-    for model in (NewLoraDownlink, NewMqttDownlink, LoraDownlink, MqttDownlink, SearchFilters):
+    for model in (
+        things_api.NewLoraDownlink,
+        things_api.NewMqttDownlink,
+        things_api.LoraDownlink,
+        things_api.MqttDownlink,
+        things_api.SearchFilters,
+    ):
         with contextlib.suppress(ValidationError):
             model.model_validate(body)

@@ -17,7 +17,7 @@ from django.db.models import Count
 
 from downlinks.models import Downlink, StatusEvent, SyncState
 from simulator.lifecycle import Kind as SimulatedKind
-from tests.poller.conftest import SimulatedTeam
+from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.polling import wait_until
 from tests.services import shared_database_url
 

@@ -11,8 +11,8 @@ from django.test import Client
 from downlinks.models import Downlink, StatusEvent
 from downlinks.tasks import poll_all_teams
 from teams.models import Role
-from tests.poller import wait_until_done
-from tests.poller.conftest import SimulatedTeam
+from tests.downlinks.poller import wait_until_done
+from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.teams.world import join, make_user, sign_in
 from things_portal.celery import app
 

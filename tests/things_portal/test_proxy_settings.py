@@ -2,13 +2,12 @@
 behind our TLS proxy, none otherwise, and a negative count stops the portal at start."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from tests.accounts.test_settings import environment
+from tests.fresh_process import run_python
+from tests.things_portal.test_settings import environment
 
 CODE = "import things_portal.settings as s; print(s.TRUSTED_PROXY_COUNT, s.SECURE_PROXY_SSL_HEADER)"
 
@@ -17,15 +16,7 @@ def read(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     env = environment(tmp_path, **variables)
     if "TRUSTED_PROXY_COUNT" not in variables:
         env.pop("TRUSTED_PROXY_COUNT", None)
-    return subprocess.run(
-        [sys.executable, "-c", CODE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(env, "-c", CODE, timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from downlinks.models import Downlink, SyncState
 from downlinks.polling import poll_team
 from teams.models import Role
-from tests.poller.conftest import SimulatedTeam
+from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.teams.world import join, make_user, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -18,6 +18,19 @@ from tests.audit.conftest import make_user, origin_of
 SECRET = "client-secret-that-must-stay-secret"
 
 
+@pytest.fixture
+def team(db: None) -> Team:
+    """Made without the services, so the trail starts empty."""
+    return Team.objects.create(slug="lighthouse", name="Lighthouse")
+
+
+@pytest.fixture
+def admin(team: Team) -> User:
+    user = make_user("alice")
+    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
+    return user
+
+
 def only_entry() -> AuditEntry:
     entries = list(AuditEntry.objects.all())
     assert len(entries) == 1, [str(entry) for entry in entries]

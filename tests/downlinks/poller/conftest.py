@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import pytest
 
 from audit.trail import Origin
+from benchmarks.simulated_team import team_on_simulator
 from downlinks import services
 from downlinks.models import Downlink, Kind
 from simulator.server import RunningSimulator
 from teams.models import Team
-from tests.teams.world import client_credentials, make_team, register_simulator_client
 from things_api import (
     NewLoraDownlink,
     NewLoraMessage,
@@ -31,35 +31,32 @@ class SimulatedTeam:
     simulator: RunningSimulator
 
     def send_lora(self, payload: bytes = b"\x01", *, retry_limit: int = 0) -> Downlink:
-        new = NewLoraDownlink(
-            device_id="deveui:ea8fa35e2cf3489f",
-            message=NewLoraMessage.from_bytes(payload, f_port=7),
-            feedback_timeout="PT10M",
-            retry_limit=retry_limit,
+        return self._send(
+            Kind.LORA,
+            NewLoraDownlink(
+                device_id="deveui:ea8fa35e2cf3489f",
+                message=NewLoraMessage.from_bytes(payload, f_port=7),
+                feedback_timeout="PT10M",
+                retry_limit=retry_limit,
+            ),
         )
-        result = services.downlink_send(
-            submission_key=services.new_submission_key(),
-            send_anyway=True,
-            team=self.team,
-            kind=Kind.LORA,
-            new=new,
-            origin=PORTAL,
-            user=None,
-        )
-        assert result.record is not None
-        return result.record
 
     def send_mqtt(self, text: str = "reboot") -> Downlink:
-        new = NewMqttDownlink(
-            device_id="imei:350266800610993",
-            message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
-            feedback_timeout="PT10M",
+        return self._send(
+            Kind.MQTT,
+            NewMqttDownlink(
+                device_id="imei:350266800610993",
+                message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
+                feedback_timeout="PT10M",
+            ),
         )
+
+    def _send(self, kind: Kind, new: NewLoraDownlink | NewMqttDownlink) -> Downlink:
         result = services.downlink_send(
             submission_key=services.new_submission_key(),
             send_anyway=True,
             team=self.team,
-            kind=Kind.MQTT,
+            kind=kind,
             new=new,
             origin=PORTAL,
             user=None,
@@ -69,13 +66,7 @@ class SimulatedTeam:
 
 
 def make_simulated_team(simulator: RunningSimulator, slug: str) -> SimulatedTeam:
-    team = make_team(slug, slug.capitalize())
-    secret = f"{slug}-client-secret-value"
-    register_simulator_client(simulator, slug, f"{slug}-portal", secret)
-    client_credentials(
-        team, simulator.url, tenant_id=slug, client_id=f"{slug}-portal", secret=secret
-    )
-    return SimulatedTeam(team, slug, simulator)
+    return SimulatedTeam(team_on_simulator(simulator, slug), slug, simulator)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from audit.models import Action, AuditEntry, Outcome, Phase
 from downlinks.models import Downlink, SendState, StatusEvent, SyncState
 from downlinks.polling import poll_team, teams_with_work
 from teams.models import Role
-from tests.poller.conftest import SimulatedTeam
+from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.teams.world import join, make_user, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

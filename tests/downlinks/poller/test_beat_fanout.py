@@ -12,7 +12,7 @@ from django.conf import settings
 
 from benchmarks.beat_cycle import BeatCycles
 from downlinks.models import Downlink, SyncState
-from tests.poller.conftest import SimulatedTeam
+from tests.downlinks.poller.conftest import SimulatedTeam
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,12 +4,12 @@
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from django.conf import settings
+
+from tests.fresh_process import run_python
 
 # What a deployment sets; removed from the inherited environment so each run sets its own.
 PROJECT_VARIABLES = (
@@ -51,15 +51,7 @@ def production(var_dir: Path) -> dict[str, str]:
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python(env, "manage.py", *args)
 
 
 def test_check_deploy_reports_nothing_with_production_settings(tmp_path: Path) -> None:
@@ -100,16 +92,7 @@ def cookie_settings(env: dict[str, str]) -> str:
         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
         "s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip()
+    return run_python(env, "-c", code, timeout=60, check=True).stdout.strip()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,372 @@
+"""The two send forms, LoRa and MQTT, and what they share.
+
+The send forms check every rule of the specs and say in words what is wrong with each field;
+only when they are valid is a create model (`NewLoraDownlink` / `NewMqttDownlink`) built, and
+only that is ever sent. The service layer's models are the final gate: what they refuse is
+put on the field it concerns. The limits the forms check (fPort, retry limit, feedback
+timeout) are the API package's.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Self
+from uuid import uuid4
+
+from django import forms
+from django.core.exceptions import ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError as ModelValidationError
+
+from downlinks.forms.fields import DeviceIdField
+from downlinks.forms.payload import PayloadFormat, payload_bytes
+from downlinks.models import Kind
+from things_api import (
+    KNOWN_MQTT_QOS,
+    MAX_F_PORT,
+    MIN_F_PORT,
+    MIN_FEEDBACK_TIMEOUT,
+    MIN_RETRY_LIMIT,
+    NewLoraDownlink,
+    NewMqttDownlink,
+    format_simple_duration,
+    parse_simple_duration,
+)
+
+MIN_TIMEOUT_MINUTES = MIN_FEEDBACK_TIMEOUT // timedelta(minutes=1)
+
+
+def model_errors_to_form(
+    form: forms.Form, error: ModelValidationError, fields: dict[str, str]
+) -> None:
+    """Put the create model's complaints on the form fields they concern."""
+    for detail in error.errors():
+        location = ".".join(str(part) for part in detail["loc"])
+        field = next((name for prefix, name in fields.items() if location.startswith(prefix)), None)
+        form.add_error(field, detail["msg"])
+
+
+class FeedbackTimeoutFields(forms.Form):
+    """The feedback timeout as days, hours and minutes (at least 10 minutes in all)."""
+
+    timeout_days = forms.IntegerField(label="Days", min_value=0, max_value=365, initial=0)
+    timeout_hours = forms.IntegerField(label="Hours", min_value=0, max_value=23, initial=1)
+    timeout_minutes = forms.IntegerField(label="Minutes", min_value=0, max_value=59, initial=0)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.clean_feedback_timeout()
+        return cleaned
+
+    def feedback_timeout(self) -> timedelta | None:
+        data = getattr(self, "cleaned_data", {})
+        parts = [data.get(name) for name in ("timeout_days", "timeout_hours", "timeout_minutes")]
+        if any(part is None for part in parts):
+            return None
+        days, hours, minutes = (int(part) for part in parts if part is not None)
+        return timedelta(days=days, hours=hours, minutes=minutes)
+
+    def clean_feedback_timeout(self) -> None:
+        timeout = self.feedback_timeout()
+        if timeout is not None and timeout < MIN_FEEDBACK_TIMEOUT:
+            minutes = int(timeout.total_seconds() // 60)
+            self.add_error(
+                "timeout_minutes",
+                f"The feedback timeout must be at least {MIN_TIMEOUT_MINUTES} minutes; "
+                f"{minutes} minute{'' if minutes == 1 else 's'} is too short.",
+            )
+
+    @property
+    def feedback_timeout_iso(self) -> str:
+        timeout = self.feedback_timeout()
+        return format_simple_duration(timeout) if timeout is not None else ""
+
+    @staticmethod
+    def timeout_initial(iso: str) -> dict[str, int]:
+        """Days, hours and minutes of a duration, rounded up to whole minutes (for clone)."""
+        try:
+            timeout = parse_simple_duration(iso)
+        except ValueError:
+            return {}
+        minutes_total = -(-int(timeout.total_seconds()) // 60)
+        days, rest = divmod(minutes_total, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        return {"timeout_days": days, "timeout_hours": hours, "timeout_minutes": minutes}
+
+
+class SendForm[New: BaseModel](FeedbackTimeoutFields):
+    """What every send form has besides its message: the device, the feedback timeout, dry
+    run, the one-time key of this rendering of the form (a second submission of it creates
+    nothing), and "send anyway", asked for only when the same message is already on its way
+    to the device.
+
+    A kind's form adds its message fields, and says which create model it builds
+    (`create_model`), what of the model comes from its own fields (`create_fields`), where
+    the model's complaints about those go (`model_error_fields`: a prefix of the complaint's
+    location → the form field), and how its fields are filled in from a body
+    (`message_initial`)."""
+
+    create_model: type[New]
+    model_error_fields: dict[str, str]
+
+    device_id = DeviceIdField()
+    dry_run = forms.BooleanField(
+        label="Dry run (the platform pretends delivery succeeded; nothing reaches the device)",
+        required=False,
+    )
+    submission_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        initial=uuid4,  # called anew for every unbound form
+        error_messages={
+            "required": "This form has no one-time key, so it could be sent twice; reload the "
+            "page and send again.",
+            "invalid": "This form's one-time key is damaged; reload the page and send again.",
+        },
+    )
+    send_anyway = forms.BooleanField(
+        required=False,
+        label="Send anyway: I know it is already on its way and want it sent again",
+        help_text="Nothing is sent unless this is ticked; the audit trail records that it was.",
+    )
+
+    def with_fresh_key(self) -> Self:
+        """The same form as the person filled it in, with a new one-time key: for sending
+        again after an attempt that certainly created nothing."""
+        data = self.data.copy()  # type: ignore[attr-defined]
+        data["submission_key"] = uuid4().hex
+        data.pop("send_anyway", None)
+        return type(self)(data)
+
+    def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The create model's fields that only this kind has (its message, …)."""
+        raise NotImplementedError
+
+    @classmethod
+    def message_initial(cls, body: Mapping[str, Any], message: Mapping[str, Any]) -> dict[str, Any]:
+        """This kind's own fields, filled in from a create body and its message."""
+        raise NotImplementedError
+
+    def new_downlink(self) -> New | None:
+        """The create model, or None with the model's complaints added to the form."""
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        try:
+            return self.create_model.model_validate(
+                {
+                    "device_id": data["device_id"],
+                    **self.create_fields(data),
+                    "feedback_timeout": self.feedback_timeout_iso,
+                    "dry_run": data["dry_run"],
+                }
+            )
+        except ModelValidationError as error:
+            model_errors_to_form(
+                self,
+                error,
+                {
+                    "device_id": "device_id",
+                    **self.model_error_fields,
+                    "feedback_timeout": "timeout_minutes",
+                },
+            )
+            return None
+
+    @classmethod
+    def initial_from(cls, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The form filled in from a create body: one the portal sent, or the API's JSON of a
+        downlink (clone), which has the same fields."""
+        return {
+            "device_id": body.get("deviceId", ""),
+            "dry_run": bool(body.get("dryRun", False)),
+            **cls.timeout_initial(str(body.get("feedbackTimeout", ""))),
+            **cls.message_initial(body, _mapping(body.get("message"))),
+        }
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def send_field_order(*message_fields: str) -> list[str]:
+    """How a send form is laid out: the device, the kind's message fields, then the feedback
+    timeout and dry run (the one-time key and "send anyway" come last)."""
+    return [
+        "device_id",
+        *message_fields,
+        "timeout_days",
+        "timeout_hours",
+        "timeout_minutes",
+        "dry_run",
+    ]
+
+
+class LoraSendForm(SendForm[NewLoraDownlink]):
+    create_model = NewLoraDownlink
+    model_error_fields = {
+        "message.payload_hex": "payload",
+        "message.f_port": "f_port",
+        "retry_limit": "retry_limit",
+    }
+    field_order = send_field_order("payload_format", "payload", "f_port", "retry_limit")
+    payload_format = forms.ChoiceField(
+        label="Payload entered as", choices=PayloadFormat.CHOICES, initial=PayloadFormat.HEX
+    )
+    payload = forms.CharField(
+        label="Payload",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        strip=False,
+        max_length=1000,
+        help_text="Sent as hex (payloadHex); base64 and text are converted.",
+    )
+    f_port = forms.IntegerField(
+        label="fPort",
+        min_value=MIN_F_PORT,
+        max_value=MAX_F_PORT,
+        initial=1,
+        help_text=f"LoRaWAN application port, {MIN_F_PORT} to {MAX_F_PORT}.",
+        error_messages={
+            "min_value": f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}; "
+            f"{MIN_F_PORT - 1} is reserved for MAC commands.",
+            "max_value": f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}; "
+            f"{MAX_F_PORT + 1} and above are reserved.",
+        },
+    )
+    retry_limit = forms.IntegerField(
+        label="Retry limit",
+        min_value=MIN_RETRY_LIMIT,
+        max_value=100,
+        initial=0,
+        help_text="How often the platform may retry when the device does not acknowledge.",
+        error_messages={"min_value": "The retry limit cannot be negative."},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "payload" in cleaned and "payload_format" in cleaned:
+            try:
+                cleaned["payload_bytes"] = payload_bytes(
+                    cleaned["payload"], cleaned["payload_format"]
+                )
+            except ValidationError as error:
+                self.add_error("payload", error)
+            else:
+                if not cleaned["payload_bytes"]:
+                    self.add_error("payload", "Enter the payload: it cannot be empty.")
+        return cleaned
+
+    def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "message": {"payload_hex": data["payload_bytes"].hex(), "f_port": data["f_port"]},
+            "retry_limit": data["retry_limit"],
+        }
+
+    @classmethod
+    def message_initial(cls, body: Mapping[str, Any], message: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "payload_format": PayloadFormat.HEX,
+            "payload": message.get("payloadHex", ""),
+            "f_port": message.get("fPort"),
+            "retry_limit": body.get("retryLimit", 0),
+        }
+
+
+class MqttMessageType:
+    TEXT = "text"
+    BINARY = "binary"
+    CHOICES = ((TEXT, "Text"), (BINARY, "Binary"))
+
+
+class MqttSendForm(SendForm[NewMqttDownlink]):
+    create_model = NewMqttDownlink
+    model_error_fields = {
+        "message.text.topic": "topic",
+        "message.binary.topic": "topic",
+        "message.text.payload": "payload",
+        "message.binary.payload": "payload",
+        "message": "payload",
+    }
+    field_order = send_field_order(
+        "message_type", "payload_format", "payload", "topic", "content_type", "qos"
+    )
+    message_type = forms.ChoiceField(
+        label="Message type",
+        choices=MqttMessageType.CHOICES,
+        initial=MqttMessageType.TEXT,
+        widget=forms.RadioSelect,
+    )
+    payload_format = forms.ChoiceField(
+        label="Binary payload entered as",
+        choices=PayloadFormat.CHOICES,
+        initial=PayloadFormat.BASE64,
+        required=False,
+        help_text="Only for binary messages: sent as base64; hex and text are converted.",
+    )
+    payload = forms.CharField(
+        label="Payload",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        strip=False,
+        max_length=10000,
+    )
+    topic = forms.CharField(label="Topic", max_length=200, initial="downlink")
+    content_type = forms.CharField(
+        label="Content type", max_length=100, required=False, help_text="e.g. text/plain"
+    )
+    qos = forms.ChoiceField(
+        label="Quality of service",
+        choices=[("", "Platform default"), *[(q, q) for q in sorted(KNOWN_MQTT_QOS)]],
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        message_type = cleaned.get("message_type")
+        payload = cleaned.get("payload")
+        if payload is None:
+            return cleaned
+        if message_type == MqttMessageType.BINARY:
+            try:
+                cleaned["payload_bytes"] = payload_bytes(
+                    payload, cleaned.get("payload_format") or PayloadFormat.BASE64
+                )
+            except ValidationError as error:
+                self.add_error("payload", error)
+        else:
+            cleaned["payload_bytes"] = payload.encode("utf-8")
+        return cleaned
+
+    def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": data["message_type"],
+            "topic": data["topic"],
+            "content_type": data["content_type"] or None,
+            "qos": data["qos"] or None,
+        }
+        if data["message_type"] == MqttMessageType.BINARY:
+            message["payload"] = base64.b64encode(data["payload_bytes"]).decode("ascii")
+        else:
+            message["payload"] = data["payload"]
+        return {"message": message}
+
+    @classmethod
+    def message_initial(cls, body: Mapping[str, Any], message: Mapping[str, Any]) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "topic": message.get("topic") or "",
+            "content_type": message.get("contentType") or "",
+            "qos": message.get("qos") or "",
+        }
+        if message.get("type") == MqttMessageType.BINARY:
+            initial.update(
+                message_type=MqttMessageType.BINARY,
+                payload_format=PayloadFormat.BASE64,
+                payload=message.get("payload", ""),
+            )
+        elif message.get("type") == MqttMessageType.TEXT:
+            initial.update(message_type=MqttMessageType.TEXT, payload=message.get("payload", ""))
+        return initial
+
+
+def send_form_class(kind: str) -> type[LoraSendForm] | type[MqttSendForm]:
+    return LoraSendForm if kind == Kind.LORA else MqttSendForm
