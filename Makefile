@@ -13,7 +13,9 @@ $(BIN)/python:
 	echo "Creating $(VENV) with $$PY"; \
 	"$$PY" -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# Again when pyproject.toml changes or a package is added: the editable install knows the
+# top-level packages it was made with.
+$(STAMP): pyproject.toml $(wildcard */__init__.py) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)

@@ -28,10 +28,10 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db.models import Model
 
-from audit.models import Action, Outcome
-from audit.trail import Origin, TeamRef, record
+from audit.models import Action
+from audit.trail import Origin, TeamRef
 from teams.models import Membership
-from teams.services import team_ref
+from teams.services import record_user_change, team_ref
 
 FLAG_FIELDS = ("is_active", "is_staff", "is_superuser")
 # Recorded old → new; every other plain field by name only.
@@ -106,12 +106,10 @@ def _flags(user: AbstractBaseUser) -> dict[str, bool]:
 def user_created(*, user: AbstractBaseUser, origin: Origin) -> None:
     username = user.get_username()
     usable = user.has_usable_password()
-    record(
+    record_user_change(
         Action.USER_CREATED,
+        username,
         origin=origin,
-        outcome=Outcome.OK,
-        target_kind="user",
-        target_id=username,
         asked={**_flags(user), "usablePassword": usable},
         summary=f"Created {username}" + ("" if usable else " without password sign-in"),
     )
@@ -122,12 +120,10 @@ def user_changed(*, user: AbstractBaseUser, form: forms.ModelForm[Any], origin: 
     changes = form_changes(form)
     if not changes["fields"]:
         return
-    record(
+    record_user_change(
         Action.USER_CHANGED,
+        user.get_username(),
         origin=origin,
-        outcome=Outcome.OK,
-        target_kind="user",
-        target_id=user.get_username(),
         asked=changes,
         summary=changes_summary(changes),
     )
@@ -136,12 +132,10 @@ def user_changed(*, user: AbstractBaseUser, form: forms.ModelForm[Any], origin: 
 def user_password_set(*, user: AbstractBaseUser, origin: Origin) -> None:
     username = user.get_username()
     usable = user.has_usable_password()
-    record(
+    record_user_change(
         Action.USER_PASSWORD_SET,
+        username,
         origin=origin,
-        outcome=Outcome.OK,
-        target_kind="user",
-        target_id=username,
         asked={"usablePassword": usable},
         summary=(
             f"Set a new password for {username}"
@@ -175,12 +169,10 @@ def user_deleted(*, deleted: DeletedUser, origin: Origin) -> None:
     trail, where the team's admins look."""
     username = deleted.username
     count = len(deleted.memberships)
-    record(
+    record_user_change(
         Action.USER_DELETED,
+        username,
         origin=origin,
-        outcome=Outcome.OK,
-        target_kind="user",
-        target_id=username,
         asked={
             **deleted.flags,
             "memberships": [
@@ -190,12 +182,10 @@ def user_deleted(*, deleted: DeletedUser, origin: Origin) -> None:
         summary=f"Deleted {username}" + (f", a member of {count} team(s)" if count else ""),
     )
     for team, role in deleted.memberships:
-        record(
+        record_user_change(
             Action.MEMBER_REMOVED,
+            username,
             origin=origin,
-            outcome=Outcome.OK,
-            target_kind="user",
-            target_id=username,
             asked={"role": role, "userDeleted": True},
             summary=f"Removed {username}: the user was deleted in Django's admin",
             team=team,

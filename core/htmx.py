@@ -1,16 +1,20 @@
 """The portal's two ways of answering htmx, used by every page that has fragments.
 
-- `page_or_fragment`: a page whose region htmx refreshes answers an htmx request with just
-  that region (a `{% partialdef %}` of the page's own template), anything else with the page.
-- `swap_whole_page`: an answer that concerns more than the region that asked (filters that are
-  not valid, whose errors are in the form; a sign-in page after a lost session) is swapped over
-  the whole body, so it is read instead of being squeezed into the region.
+- `page_or_fragment`: a page whose regions htmx refreshes answers an htmx request with just
+  the region asked for (a `{% partialdef %}` of the page's own template), anything else with
+  the page. A filtered list is two regions: the filter form with the results (what the form
+  replaces, so its field errors come and go) and the results alone (what sort and page links
+  and the live refresh replace).
+- `swap_whole_page`: an answer that concerns more than the region that asked (the lockout
+  page) is swapped over the whole body, so it is read instead of being squeezed into it.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 
 def wants_fragment(request: HttpRequest) -> bool:
@@ -31,13 +35,17 @@ def page_or_fragment(
     context: dict[str, Any],
     *,
     fragment: str,
+    regions: Mapping[str, str] | None = None,
     status: int = 200,
-    whole_page: bool = False,
 ) -> HttpResponse:
-    """The page, or for htmx its `fragment`; `whole_page` (e.g. filters with errors) sends htmx
-    the page too, swapped over the body."""
-    if not wants_fragment(request):
-        return render(request, template, context, status=status)
-    if whole_page:
-        return swap_whole_page(render(request, template, context, status=status))
-    return render(request, f"{template}#{fragment}", context, status=status)
+    """The page, or for htmx one of its partials: the one `regions` names for the element the
+    request targets (`HX-Target`, e.g. a filter form that replaces itself and the results, so
+    its field errors come and go), else `fragment`."""
+    if wants_fragment(request):
+        partial = (regions or {}).get(request.headers.get("HX-Target", ""), fragment)
+        response = render(request, f"{template}#{partial}", context, status=status)
+    else:
+        response = render(request, template, context, status=status)
+    # A cache must keep the page and each region apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response

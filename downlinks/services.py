@@ -18,13 +18,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome
-from audit.trail import Origin, TeamRef, record_attempt, record_outcome
+from audit.trail import Origin, record_attempt, record_outcome
 from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
 from downlinks.selectors import AnyDownlink, resource_for
 from teams.connections import NoCredential, team_client
 from teams.crypto import DecryptionError
 from teams.models import Team
+from teams.services import team_ref
 from things_api import (
     CANCELLED,
     EXECUTING,
@@ -39,10 +40,6 @@ from things_api import (
 )
 
 PREVIEW_BYTES = 16
-
-
-def team_ref(team: Team) -> TeamRef:
-    return TeamRef(team.pk, team.slug)
 
 
 def payload_summary(kind: str, wire: dict[str, Any]) -> str:
@@ -380,6 +377,27 @@ def explain_conflict(error: ThingsConflict, downlink: AnyDownlink | None, *, for
     return f"The Things API refused to cancel this downlink in its current state.{said}"
 
 
+def _cancel_failure(
+    error: ThingsError, before: AnyDownlink, *, forced: bool
+) -> tuple[Outcome, str]:
+    """How a failed cancellation is recorded, and what the person is told."""
+    if isinstance(error, ThingsConflict):
+        return Outcome.REFUSED, explain_conflict(error, before, forced=forced)
+    if isinstance(error, ThingsNotFound):
+        return (
+            Outcome.REFUSED,
+            "The Things API no longer knows this downlink, so it was not cancelled.",
+        )
+    if error.outcome_unknown:
+        return (
+            Outcome.UNKNOWN,
+            f"{error.describe()} The cancellation may or may not have been accepted. The "
+            "portal checks the downlink's status and offers Cancel again if it is still "
+            "running.",
+        )
+    return Outcome.FAILED, f"{error.describe()} The cancellation was not sent."
+
+
 def downlink_cancel(
     *, team: Team, kind: str, before: AnyDownlink, forced: bool, origin: Origin
 ) -> CancelResult:
@@ -399,38 +417,8 @@ def downlink_cancel(
         )
     try:
         resource_for(team_client(team), kind).cancel(downlink_id, forced=forced)
-    except ThingsConflict as conflict:
-        message = explain_conflict(conflict, before, forced=forced)
-        with transaction.atomic():
-            record_outcome(
-                attempt,
-                outcome=Outcome.REFUSED,
-                origin=origin,
-                answered=answered_by(conflict),
-                summary=message[:300],
-            )
-        return CancelResult(False, message, before, outcome=Outcome.REFUSED, error=conflict)
-    except ThingsNotFound as missing:
-        message = "The Things API no longer knows this downlink, so it was not cancelled."
-        with transaction.atomic():
-            record_outcome(
-                attempt,
-                outcome=Outcome.REFUSED,
-                origin=origin,
-                answered=answered_by(missing),
-                summary=message,
-            )
-        return CancelResult(False, message, before, outcome=Outcome.REFUSED, error=missing)
     except ThingsError as error:
-        if error.outcome_unknown:
-            message = (
-                f"{error.describe()} The cancellation may or may not have been accepted. The "
-                "portal checks the downlink's status and offers Cancel again if it is still "
-                "running."
-            )
-        else:
-            message = f"{error.describe()} The cancellation was not sent."
-        outcome = Outcome.UNKNOWN if error.outcome_unknown else Outcome.FAILED
+        outcome, message = _cancel_failure(error, before, forced=forced)
         with transaction.atomic():
             record_outcome(
                 attempt,
@@ -439,7 +427,7 @@ def downlink_cancel(
                 answered=answered_by(error),
                 summary=message[:300],
             )
-            if error.outcome_unknown:
+            if outcome == Outcome.UNKNOWN:
                 _note_cancel(team, kind, before, forced, attempt, CancelState.UNKNOWN)
         return CancelResult(False, message, before, outcome=outcome, error=error)
     with transaction.atomic():

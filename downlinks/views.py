@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
 from audit.models import Outcome
 from audit.trail import Origin
@@ -81,7 +80,6 @@ def _kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @team_member_required(Role.VIEWER)
 def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     form = DownlinkFilterForm(request.GET, kind=kind)
@@ -129,8 +127,8 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
         "downlinks/list.html",
         context,
         fragment="results",
+        regions={"filtered-list": "filtered_list"},
         status=status,
-        whole_page=not form.is_valid(),
     )
 
 
@@ -147,7 +145,6 @@ def _fetch_or_404(
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @team_member_required(Role.VIEWER)
 def downlink_detail(
     request: TeamRequest, team_slug: str, kind: str, downlink_id: UUID
@@ -319,7 +316,6 @@ def _already_submitted(
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @team_member_required(Role.VIEWER)
 def send_attempt(request: TeamRequest, team_slug: str, kind: str, record_id: int) -> HttpResponse:
     """The record of one create the portal attempted: what it is known to have become, and

@@ -2,6 +2,7 @@
 transaction, so a change that rolls back leaves no entry behind."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -18,6 +19,29 @@ class TeamRuleError(Exception):
 
 def team_ref(team: Team) -> TeamRef:
     return TeamRef(team.pk, team.slug)
+
+
+def record_user_change(
+    action: Action,
+    username: str,
+    *,
+    origin: Origin,
+    asked: dict[str, Any],
+    summary: str,
+    team: TeamRef | None = None,
+) -> None:
+    """The entry for a change made to the user `username`: to their account (Django's admin,
+    accounts.admin_audit) or, with `team`, to their membership of it, in that team's trail."""
+    record(
+        action,
+        origin=origin,
+        outcome=Outcome.OK,
+        target_kind="user",
+        target_id=username,
+        asked=asked,
+        summary=summary,
+        team=team,
+    )
 
 
 def team_create(*, slug: str, name: str, origin: Origin) -> Team:
@@ -47,12 +71,10 @@ def member_add(*, team: Team, username: str, role: Role, origin: Origin) -> Memb
         if Membership.objects.filter(team=team, user=user).exists():
             raise TeamRuleError(f"{username} is a member of {team.name} already.")
         membership = Membership.objects.create(team=team, user=user, role=role)
-        record(
+        record_user_change(
             Action.MEMBER_ADDED,
+            username,
             origin=origin,
-            outcome=Outcome.OK,
-            target_kind="user",
-            target_id=username,
             asked={"role": role.value},
             summary=f"Added {username} as {role.label.lower()}",
             team=team_ref(team),
@@ -87,12 +109,10 @@ def member_change_role(*, membership: Membership, role: Role, origin: Origin) ->
         membership.role = role
         membership.save(update_fields=["role"])
         username = membership.user.get_username()
-        record(
+        record_user_change(
             Action.MEMBER_ROLE_CHANGED,
+            username,
             origin=origin,
-            outcome=Outcome.OK,
-            target_kind="user",
-            target_id=username,
             asked={"from": previous.value, "to": role.value},
             summary=f"{username}: {previous.label.lower()} → {role.label.lower()}",
             team=team_ref(membership.team),
@@ -115,12 +135,10 @@ def member_remove(*, membership: Membership, origin: Origin) -> None:
         username = membership.user.get_username()
         team = membership.team
         membership.delete()
-        record(
+        record_user_change(
             Action.MEMBER_REMOVED,
+            username,
             origin=origin,
-            outcome=Outcome.OK,
-            target_kind="user",
-            target_id=username,
             asked={"role": membership.role},
             summary=f"Removed {username}",
             team=team_ref(team),

@@ -253,8 +253,8 @@ def _audit_page(
             "teams/audit.html",
             context,
             fragment="results",
+            regions={"filtered-list": "filtered_list"},
             status=200 if valid else 400,
-            whole_page=not valid,
         )
 
 

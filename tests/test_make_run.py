@@ -4,7 +4,6 @@ in, and Ctrl-C stops everything it started; a second run on the same folder work
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -16,14 +15,9 @@ from typing import BinaryIO
 import pytest
 
 from tests.polling import wait_until
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def answers(url: str) -> bool:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome
 from teams.models import Membership, Role, Team
-from tests.audit.conftest import make_user
+from tests.teams.world import make_user
 
 NEW_PASSWORD = "a long and new passphrase 31"
 AGENT = "pytest-admin/1.0"

@@ -20,7 +20,8 @@ from audit.chain import entry_hash
 from audit.keys import ChainKey, configured_keys
 from audit.models import AuditEntry
 from audit.trail import Origin
-from teams.models import Membership, Role, Team
+from teams.models import Role, Team
+from tests.teams.world import unaudited_member
 
 AUDIT_TABLES = ("audit_auditentry", "audit_chainhead")
 POSTGRES_TRIGGERS = (
@@ -39,13 +40,6 @@ SQLITE_TRIGGERS = (
 # Keys for AUDIT_CHAIN_KEYS: secrets of 32 characters or more.
 FIRST_KEY = "first-audit-chain-key-for-the-tests-only"
 SECOND_KEY = "second-audit-chain-key-for-the-tests-only"
-
-
-def make_user(username: str, *, superuser: bool = False) -> User:
-    """A user without a usable password: hashing one costs time these tests need not spend."""
-    if superuser:
-        return User.objects.create_superuser(username, password=None)
-    return User.objects.create_user(username, password=None)
 
 
 def origin_of(user: User) -> Origin:
@@ -71,16 +65,12 @@ def other_team(db: None) -> Team:
 
 @pytest.fixture
 def admin(team: Team) -> User:
-    user = make_user("alice")
-    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
-    return user
+    return unaudited_member(team, "alice", Role.ADMIN)
 
 
 @pytest.fixture
 def viewer(team: Team) -> User:
-    user = make_user("victor")
-    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
-    return user
+    return unaudited_member(team, "victor", Role.VIEWER)
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from django.db import DatabaseError, IntegrityError, ProgrammingError, connectio
 from audit.models import Action, AuditEntry
 from audit.trail import Origin, TeamRef, record
 from teams.models import Team
-from tests.audit.conftest import append_only_triggers, expected_triggers, make_user
+from tests.audit.conftest import append_only_triggers, expected_triggers
+from tests.teams.world import make_user
 
 
 def refusal() -> tuple[type[DatabaseError], str]:

@@ -7,7 +7,7 @@ exist yet, so the first appends also race to create it.
 """
 
 import io
-import threading
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +16,7 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabase
 
 from audit.models import Action, AuditEntry, ChainHead
 from audit.trail import Origin, record
+from tests.at_once import at_once
 
 THREADS = 4
 ENTRIES_PER_THREAD = 10
@@ -29,31 +30,19 @@ def test_concurrent_appends_make_one_unbroken_chain(transactional_db: None) -> N
             "locks fail at once instead of waiting; run with PostgreSQL (as CI does)"
         )
     assert not ChainHead.objects.exists()
-    barrier = threading.Barrier(THREADS, timeout=30)
-    failures: list[BaseException] = []
 
     def append(worker: int) -> None:
         try:
-            barrier.wait()
             for index in range(ENTRIES_PER_THREAD):
                 record(
                     Action.SIGN_IN,
                     origin=Origin(worker, f"worker-{worker}"),
                     summary=f"worker {worker}, entry {index}",
                 )
-        except BaseException as error:  # reported below, in the test's own thread
-            failures.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=append, args=(worker,)) for worker in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not any(thread.is_alive() for thread in threads)
-    assert failures == []
+    at_once([partial(append, worker) for worker in range(THREADS)], timeout=60)
     total = THREADS * ENTRIES_PER_THREAD
     sequences = list(AuditEntry.objects.order_by("sequence").values_list("sequence", flat=True))
     assert sequences == list(range(1, total + 1))

@@ -3,13 +3,13 @@
 
 import os
 import stat
-import threading
 from pathlib import Path
 from typing import Any
 
 from django.core.checks import Tags, run_checks
 
 from audit.keys import KEY_MIN_LENGTH, keys_from_env_or_file
+from tests.at_once import at_once
 from tests.audit.conftest import FIRST_KEY, SECOND_KEY
 
 
@@ -46,19 +46,11 @@ def test_without_keys_in_the_environment_one_is_generated_once(tmp_path: Path) -
 
 def test_processes_starting_together_agree_on_one_generated_key(tmp_path: Path) -> None:
     key_file = tmp_path / "audit_chain_key"
-    barrier = threading.Barrier(8)
-    found: list[str] = []
 
-    def start() -> None:
-        barrier.wait()
-        found.extend(keys_from_env_or_file([], key_file)[0])
+    def start() -> list[str]:
+        return keys_from_env_or_file([], key_file)[0]
 
-    threads = [threading.Thread(target=start) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    found = [key for keys in at_once([start] * 8) for key in keys]
     assert len(found) == 8
     assert len(set(found)) == 1
     assert found[0] == key_file.read_text()

@@ -17,7 +17,8 @@ from audit.models import Action, AuditEntry
 from audit.trail import Origin, TeamRef, record
 from teams.models import Membership, Role, Team
 from teams.views import AUDIT_PAGE_SIZE
-from tests.audit.conftest import make_user, recorded_at
+from tests.audit.conftest import recorded_at
+from tests.teams.world import make_user
 
 DEVICE = "deveui:ea8fa35e2cf3489f"
 OTHER_DEVICE = "imei:350266800610993"
@@ -193,22 +194,24 @@ def test_an_invalid_filter_is_a_field_error(
     assert error in page
 
 
-def test_an_invalid_filter_sent_by_htmx_shows_the_whole_page_with_its_error(
+def test_an_invalid_filter_sent_by_htmx_comes_back_with_its_form_and_error(
     team: Team, admin_client: Client
 ) -> None:
-    """htmx swaps a response into the results; the errors are in the form above them."""
-    response = admin_client.get(
-        f"/t/{team.slug}/audit/",
-        {"since": "2026-01-11T01:00", "before": "2026-01-11T00:00"},
-        headers={"HX-Request": "true"},
-    )
+    """The filter form replaces itself and the results: the error is under its field, and
+    goes again with a filter that is right."""
+    url = f"/t/{team.slug}/audit/"
+    headers = {"HX-Request": "true", "HX-Target": "filtered-list"}
+    wrong = {"since": "2026-01-11T01:00", "before": "2026-01-11T00:00"}
+    response = admin_client.get(url, wrong, headers=headers)
 
     assert response.status_code == 400
-    assert response["HX-Retarget"] == "body"
-    assert response["HX-Reswap"] == "innerHTML"
-    page = response.content.decode()
-    assert "<form" in page
-    assert 'class="field-error"' in page
+    region = response.content.decode().strip()
+    assert region.startswith('<div class="filtered-list" id="filtered-list"')
+    assert "<html" not in region
+    assert 'id="id_before_error"' in region
+    right = admin_client.get(url, {**wrong, "before": "2026-01-11T02:00"}, headers=headers)
+    assert right.status_code == 200
+    assert "field-error" not in right.content.decode()
 
 
 # --- Paging and the htmx fragment --------------------------------------------------------

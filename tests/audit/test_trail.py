@@ -13,7 +13,8 @@ from audit.selectors import AuditFilters, audit_entries
 from audit.trail import REDACTED, Origin, TeamRef, record, record_attempt, record_outcome
 from teams import services
 from teams.models import Membership, Role, Team
-from tests.audit.conftest import make_user, origin_of
+from tests.audit.conftest import origin_of
+from tests.teams.world import make_user
 
 DEVICE = "deveui:ea8fa35e2cf3489f"
 

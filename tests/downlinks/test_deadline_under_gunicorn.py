@@ -22,9 +22,10 @@ from django.test import Client
 from simulator.server import RunningSimulator
 from tests.downlinks.conftest import Dashboard, make_dashboard, text_of
 from tests.polling import wait_until
+from tests.ports import free_port
 from tests.services import shared_database_url
 from tests.teams.world import sign_in
-from tests.things_portal.image import dockerfile_cmd, dockerfile_env, free_port
+from tests.things_portal.image import dockerfile_cmd, dockerfile_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

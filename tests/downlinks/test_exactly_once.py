@@ -9,7 +9,6 @@ guard until the person says "send anyway"."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from django.test import Client
 from audit.models import Action, AuditEntry, Phase
 from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
+from tests.at_once import at_once
 from tests.downlinks.conftest import (
     COLLECTIONS,
     FORMS,
@@ -121,23 +121,11 @@ def test_the_same_form_posted_twice_at_once_creates_once(
     values = rendered_form(operator, world, kind, how)
     before = creates(world, kind)
     world.fault(kind="latency", delayMs=SLOW_CREATE_MS, method="POST", path=COLLECTIONS[kind])
-    start = threading.Barrier(2)
-    answers: list[httpx.Response] = []
-    errors: list[BaseException] = []
 
-    def post() -> None:
-        try:
-            start.wait(timeout=10)
-            answers.append(operator.post_form(world.url("send", kind), values))
-        except BaseException as error:  # reported below, not lost in the thread
-            errors.append(error)
+    def post() -> httpx.Response:
+        return operator.post_form(world.url("send", kind), values)
 
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    answers = at_once([post, post])
 
     assert creates(world, kind) - before == 1
     (record,) = Downlink.objects.filter(team=world.team, kind=kind, origin="sent")

@@ -100,6 +100,9 @@ def test_every_form_ties_its_help_and_errors_to_its_controls(portal: Portal) -> 
         page.goto(url)
         forms_seen += page.locator("main form").count()
         problems.extend(problems_on(page))
+        text = page.locator("body").inner_text()
+        # A template comment or tag that did not parse shows as text.
+        problems.extend(f"{url}: template syntax shown" for mark in ("{#", "{%") if mark in text)
     # The crawl reached the pages with forms: the lists' filters, the send forms, the team's
     # members and credential, the audit trail, the password change.
     paths = {urlsplit(url).path for url in pages}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Portal, lora_body, status_after_click
@@ -62,6 +63,29 @@ def test_a_bad_device_id_is_explained_and_nothing_is_asked_of_the_api(portal: Po
     expect(page.get_by_label("Device id")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#results [role=alert]")).to_contain_text("nothing was looked up")
     assert [r for r in portal.simulator_requests() if r["path"].startswith("/lora")] == []
+
+
+def test_with_debug_on_a_refused_filter_keeps_the_page_and_fixing_it_clears_the_error(
+    portal: Portal, settings: LazySettings
+) -> None:
+    """`make run` has DEBUG on: a 400 fragment must still land in its region (django-htmx's
+    DEBUG helper would put it in place of the whole document)."""
+    settings.DEBUG = True
+    portal.problems.expect_status(400, "/t/e2e/lora/?")
+    portal.create_via_api("lora", lora_body(DEVICE_A))
+    page = portal.signed_in(portal.operator)
+    page.goto(portal.team_url("lora/"))
+    page.get_by_label("Device id").fill("garbage")
+    assert status_after_click(page, "Show downlinks", r"/lora/\?") == 400
+    expect(page.locator("#id_device_error")).to_contain_text("is not a device id")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.get_by_role("heading", name="LoRa downlinks")).to_be_visible()
+
+    page.get_by_label("Device id").fill(DEVICE_A)
+    assert status_after_click(page, "Show downlinks", r"/lora/\?") == 200
+    expect(page.locator("#results tbody tr[id]")).to_have_count(1)
+    expect(page.locator("#id_device_error")).to_have_count(0)
+    expect(page.get_by_label("Device id")).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_paging_forward_and_back_with_the_cursor_in_the_url(portal: Portal) -> None:

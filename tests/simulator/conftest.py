@@ -30,24 +30,17 @@ def hex_of(text: str) -> str:
     return text.encode().hex()
 
 
+def create_body(message: dict[str, Any], /, **overrides: Any) -> dict[str, Any]:
+    """A create request for DEVICE with `message`, the fields in `overrides` replaced."""
+    return {"deviceId": DEVICE, "message": message, "feedbackTimeout": "PT10M", **overrides}
+
+
 def lora_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "deviceId": DEVICE,
-        "message": {"payloadHex": "0102", "fPort": 3},
-        "feedbackTimeout": "PT10M",
-    }
-    body.update(overrides)
-    return body
+    return create_body({"payloadHex": "0102", "fPort": 3}, **overrides)
 
 
 def mqtt_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "deviceId": DEVICE,
-        "message": {"type": "text", "payload": "reboot", "topic": "commands"},
-        "feedbackTimeout": "PT10M",
-    }
-    body.update(overrides)
-    return body
+    return create_body({"type": "text", "payload": "reboot", "topic": "commands"}, **overrides)
 
 
 class RecordedSleeps(list[float]):
@@ -72,35 +65,27 @@ class Api:
     def headers(self, tenant: str = "demo", scopes: tuple[str, ...] = ALL_SCOPES) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.app.issue_token(tenant, scopes)}"}
 
-    def get(
+    def request(
         self,
+        method: str,
         path: str,
         *,
         tenant: str = "demo",
         scopes: tuple[str, ...] = ALL_SCOPES,
         **kwargs: Any,
     ) -> TestResponse:
-        return self.client.get(path, headers=self.headers(tenant, scopes), **kwargs)
+        """`method path` with a token for `tenant` and `scopes` (`kwargs`: werkzeug's)."""
+        return self.client.open(path, method=method, headers=self.headers(tenant, scopes), **kwargs)
 
-    def post(
-        self,
-        path: str,
-        *,
-        tenant: str = "demo",
-        scopes: tuple[str, ...] = ALL_SCOPES,
-        **kwargs: Any,
-    ) -> TestResponse:
-        return self.client.post(path, headers=self.headers(tenant, scopes), **kwargs)
+    # Each takes request()'s keywords: tenant, scopes and werkzeug's.
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
 
-    def delete(
-        self,
-        path: str,
-        *,
-        tenant: str = "demo",
-        scopes: tuple[str, ...] = ALL_SCOPES,
-        **kwargs: Any,
-    ) -> TestResponse:
-        return self.client.delete(path, headers=self.headers(tenant, scopes), **kwargs)
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", path, **kwargs)
 
     def create(self, kind: str, body: dict[str, Any], tenant: str = "demo") -> dict[str, Any]:
         response = self.post(f"/{kind}/downlinks", json=body, tenant=tenant)

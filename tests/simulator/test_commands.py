@@ -3,7 +3,6 @@
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from werkzeug.test import Client
 
 from simulator.app import create_app
 from simulator.config import SimulatorSettings, settings_from_django
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,13 +74,6 @@ def test_simulator_client_registers_idempotently_and_revokes(tmp_path: Path) -> 
         run("simulator_client", client_id="portal", revoke=True)
     assert client.post("/v2/demo/oidc/idp/c1/token", data=form).status_code == 401
     app.store.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_run_simulator_serves_until_interrupted(tmp_path: Path) -> None:

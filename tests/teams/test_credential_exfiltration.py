@@ -21,7 +21,7 @@ from simulator.server import RunningSimulator
 from teams import services
 from teams.models import AuthKind, Role, Team, ThingsCredential
 from tests.teams.credential_form import post_credential_form
-from tests.teams.world import join, make_team, make_user, sign_in, static_token
+from tests.teams.world import make_team, member_client, static_token
 
 CLIENT_SECRET = "stored-client-secret-Qx7+/=&z 9"
 STATIC_TOKEN = "stored-static-token-Zk4.e30.abc"
@@ -85,9 +85,7 @@ class Admin:
 
 def admin_of(slug: str) -> Admin:
     team = make_team(slug, slug.capitalize())
-    person = make_user(f"{slug}-admin")
-    join(person, team, Role.ADMIN)
-    return Admin(sign_in(Client(), person), team)
+    return Admin(member_client(team, f"{slug}-admin", Role.ADMIN), team)
 
 
 @pytest.fixture

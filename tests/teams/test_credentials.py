@@ -24,7 +24,7 @@ from teams.crypto import DecryptionError
 from teams.models import AuthKind, Role, Team, ThingsCredential
 from tests.teams.capture import body_of
 from tests.teams.credential_form import credential_form
-from tests.teams.world import join, make_team, make_user, sign_in, static_token
+from tests.teams.world import make_team, member_client, static_token
 
 CLIENT_SECRET = "grip-client-secret-7c1d9e0aB42x"
 STATIC_TOKEN = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.static-token-tail-Zq81"
@@ -60,9 +60,7 @@ def grip_team(simulator: RunningSimulator, *, secret: str = CLIENT_SECRET) -> Gr
     client_credentials(
         team, simulator.url, tenant_id="acme-tenant", client_id="acme-portal", secret=secret
     )
-    admin = make_user("ada")
-    join(admin, team, Role.ADMIN)
-    return GripTeam(team, sign_in(Client(), admin), simulator)
+    return GripTeam(team, member_client(team, "ada", Role.ADMIN), simulator)
 
 
 @pytest.fixture
@@ -284,9 +282,7 @@ def test_switching_to_a_static_token_needs_the_token(acme: GripTeam) -> None:
 
 def test_a_new_credential_needs_every_grip_field_and_the_secret(db: None) -> None:
     team = make_team("fresh", "Fresh")
-    admin = make_user("ada")
-    join(admin, team, Role.ADMIN)
-    client = sign_in(Client(), admin)
+    client = member_client(team, "ada", Role.ADMIN)
     url = reverse("teams:credential", kwargs={"team_slug": "fresh"})
     page = body_of(client.get(url))
     assert "This team has no credential yet" in page
@@ -333,9 +329,7 @@ def test_a_static_token_connects(db: None, simulator: RunningSimulator) -> None:
     team = make_team("static", "Static")
     token = simulator.token("static-tenant", ttl_seconds=1800)
     static_token(team, simulator.url, token)
-    admin = make_user("ada")
-    join(admin, team, Role.ADMIN)
-    client = sign_in(Client(), admin)
+    client = member_client(team, "ada", Role.ADMIN)
     url = reverse("teams:credential_test", kwargs={"team_slug": "static"})
     result = body_of(client.post(url, headers={"HX-Request": "true"}))
     assert "Connected" in result
@@ -390,10 +384,7 @@ def test_a_secret_no_key_decrypts_is_reported_in_words(
 
 
 def test_a_team_without_a_credential_is_told_so(db: None) -> None:
-    team = make_team("bare", "Bare")
-    admin = make_user("ada")
-    join(admin, team, Role.ADMIN)
-    client = sign_in(Client(), admin)
+    client = member_client(make_team("bare", "Bare"), "ada", Role.ADMIN)
     url = reverse("teams:credential_test", kwargs={"team_slug": "bare"})
     result = body_of(client.post(url, headers={"HX-Request": "true"}))
     assert "Bare has no Things API credential yet; a team admin can enter one." in result

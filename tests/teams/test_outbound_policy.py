@@ -20,7 +20,8 @@ from audit.trail import Origin
 from simulator.server import RunningSimulator
 from teams import services
 from teams.models import AuthKind, Role, Team, ThingsCredential
-from tests.teams.world import join, make_team, make_user, sign_in, static_token
+from tests.ports import free_port
+from tests.teams.world import make_team, member_client, static_token
 from things_api import (
     GuardedTransport,
     OutboundPolicy,
@@ -46,9 +47,7 @@ INTERNAL = [
 @pytest.fixture
 def admin(db: None) -> tuple[Team, Client]:
     team = make_team("probe", "Probe")
-    person = make_user("probe-admin")
-    join(person, team, Role.ADMIN)
-    return team, sign_in(Client(), person)
+    return team, member_client(team, "probe-admin", Role.ADMIN)
 
 
 def form(**changes: str) -> dict[str, str]:
@@ -163,9 +162,7 @@ def test_a_closed_port_and_an_open_one_read_the_same(
 ) -> None:
     settings.THINGS_RETRY_ATTEMPTS = 1
     team, client = admin
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]  # nothing listens once it is closed
+    closed = free_port()  # nothing listens on it
     answers = []
     for port in (closed, open_port_that_is_not_http):
         ThingsCredential.objects.filter(team=team).delete()

@@ -13,7 +13,8 @@ from django.test import override_settings
 from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
 from teams import crypto, services
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
-from tests.audit.conftest import make_user, origin_of
+from tests.audit.conftest import origin_of
+from tests.teams.world import make_user, unaudited_member
 
 SECRET = "client-secret-that-must-stay-secret"
 
@@ -26,9 +27,7 @@ def team(db: None) -> Team:
 
 @pytest.fixture
 def admin(team: Team) -> User:
-    user = make_user("alice")
-    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
-    return user
+    return unaudited_member(team, "alice", Role.ADMIN)
 
 
 def only_entry() -> AuditEntry:

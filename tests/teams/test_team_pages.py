@@ -55,7 +55,7 @@ def test_the_members_page_lists_members_with_their_roles(acme: Acme) -> None:
     assert "ada <small>(you)</small>" in page
     assert "Remove oscar" in page
     oscar = acme.membership("oscar")
-    select = page.split(f'id="role-{oscar.pk}"')[1].split("</select>")[0]
+    select = page.split(f'id="role-{oscar.pk}-role"')[1].split("</select>")[0]
     assert '<option value="operator" selected>' in select
 
 

@@ -2,7 +2,9 @@
 
 `build_world()` makes two teams, each with a member per role, a superuser who is in no team
 and a signed-in person who is in no team. The tests sign people in with `force_login` (the
-sign-in page itself is tested in tests/accounts).
+sign-in page itself is tested in tests/accounts). `member_client` is a new member of a team,
+signed in; `unaudited_member` the one way round the services, for the tests that count audit
+entries.
 
 A team whose credential points at a running simulator comes from
 `benchmarks.simulated_team` (the benchmarks use it too, and tests may import the benchmarks,
@@ -41,6 +43,21 @@ def join(user: User, team: Team, role: Role) -> Membership:
 def sign_in(client: Client, user: User) -> Client:
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+def member_client(team: Team, username: str, role: Role) -> Client:
+    """A client signed in as a new person, `username`, who has `role` in `team`."""
+    person = make_user(username)
+    join(person, team, role)
+    return sign_in(Client(), person)
+
+
+def unaudited_member(team: Team, username: str, role: Role) -> User:
+    """A new person with `role` in `team`, put straight in the database: unlike `join`, it
+    writes no audit entry (for the tests that count the trail's entries)."""
+    person = make_user(username)
+    Membership.objects.create(team=team, user=person, role=role)
+    return person
 
 
 @dataclass(frozen=True)

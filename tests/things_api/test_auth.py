@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.at_once import at_once
 from things_api import (
     ClientCredentials,
     NewLoraDownlink,
@@ -302,23 +303,8 @@ def test_ten_threads_at_once_fetch_the_token_once():
         return token_endpoint(request)
 
     fake.token = slow_token  # type: ignore[method-assign]
-    errors: list[BaseException] = []
-    start = threading.Barrier(10)
     with client_for(fake, credentials(Clock())) as client:
-
-        def call() -> None:
-            start.wait()
-            try:
-                client.lora.search()
-            except BaseException as exc:  # collected and asserted below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=call) for _ in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=10)
-    assert errors == []
+        at_once([client.lora.search] * 10, timeout=10)
     assert len(fake.token_requests) == 1
     assert arrivals == 1
     assert fake.api_bearers == ["Bearer tok-1"] * 10

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -93,13 +92,6 @@ def compose_environment(required: dict[str, str]) -> dict[str, str]:
     for name, value in environment.items():
         resolved[name] = re.sub(r"\$\{([A-Z_]+)(:\?|:-)([^}]*)\}", substitute, str(value))
     return resolved
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def clean_venv(directory: Path) -> Path:

@@ -2,43 +2,55 @@
 filesystem transport creates the file empty and fills it afterwards; a worker listing the
 folder in between read an empty message and died (seen with the poller benchmark)."""
 
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from kombu import Connection
+from kombu.transport import filesystem
+
+from tests.fresh_process import run_python
+from tests.things_portal.test_settings import environment
+from things_portal import filesystem_broker
+
+
+def dotted(transport: type) -> str:
+    return f"{transport.__module__}:{transport.__qualname__}"
+
 
 TRANSPORTS = {
-    "ours": "things_portal.filesystem_broker:Transport",
-    "kombu's": "kombu.transport.filesystem:Transport",
+    "ours": dotted(filesystem_broker.Transport),
+    "kombu's": dotted(filesystem.Transport),
 }
 MESSAGES = 400
+# The portal's own setup of its broker without Redis (its folders made), read as JSON.
+READ_BROKER = (
+    "import json; from things_portal.celery import app, ensure_filesystem_broker_folders; "
+    "ensure_filesystem_broker_folders(); "
+    "print(json.dumps([app.conf.broker_transport, app.conf.broker_transport_options]))"
+)
 
 
-def connection(folder: Path, transport: str) -> Connection:
-    for name in ("queue", "processed", "control"):
-        (folder / name).mkdir(exist_ok=True)
-    return Connection(
-        transport=transport,
-        transport_options={
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-            "polling_interval": 0.0005,
-        },
-    )
+def broker_without_redis(var_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The transport and options the portal configures when REDIS_URL is empty, read in a fresh
+    process with `var_dir` as its var folder and polling as fast as the race below needs."""
+    env = environment(var_dir, REDIS_URL="", CELERY_FILESYSTEM_POLLING_INTERVAL="0.0005")
+    result = run_python(env, "-c", READ_BROKER, timeout=60)
+    assert result.returncode == 0, result.stderr
+    transport, options = json.loads(result.stdout)
+    return transport, options
 
 
-def race(folder: Path, transport: str) -> tuple[list[int], list[BaseException]]:
+def race(transport: str, options: dict[str, Any]) -> tuple[list[int], list[BaseException]]:
     """A producer thread putting while this thread takes as fast as it can."""
     received: list[int] = []
     errors: list[BaseException] = []
-    with connection(folder, transport) as consumer_connection:
+    with Connection(transport=transport, transport_options=options) as consumer_connection:
         queue = consumer_connection.SimpleQueue("work")
 
         def produce() -> None:
-            with connection(folder, transport) as producer_connection:
+            with Connection(transport=transport, transport_options=options) as producer_connection:
                 outgoing = producer_connection.SimpleQueue("work")
                 for number in range(MESSAGES):
                     outgoing.put({"number": number, "padding": "x" * 4000})
@@ -60,14 +72,17 @@ def race(folder: Path, transport: str) -> tuple[list[int], list[BaseException]]:
 
 
 def test_every_message_arrives_whole(tmp_path: Path) -> None:
-    received, errors = race(tmp_path, TRANSPORTS["ours"])
+    transport, options = broker_without_redis(tmp_path)
+    assert transport == TRANSPORTS["ours"]
+    received, errors = race(transport, options)
     assert errors == []
     assert sorted(received) == list(range(MESSAGES))
 
 
 def test_kombus_own_transport_fails_the_same_race(tmp_path: Path) -> None:
     """The counter-check: the race above is real (if kombu fixes it, ours can go)."""
-    received, errors = race(tmp_path, TRANSPORTS["kombu's"])
+    _, options = broker_without_redis(tmp_path)
+    received, errors = race(TRANSPORTS["kombu's"], options)
     assert errors or len(received) < MESSAGES
 
 
@@ -77,7 +92,7 @@ def test_the_portal_uses_it_when_there_is_no_redis() -> None:
     from things_portal.celery import app
 
     with app.connection_for_write() as broker:
-        used = f"{type(broker.transport).__module__}:{type(broker.transport).__name__}"
+        used = dotted(type(broker.transport))
     if settings.REDIS_URL:  # CI and production: Redis, not a folder
         assert used == "kombu.transport.redis:Transport"
     else:

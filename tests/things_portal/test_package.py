@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.polling import wait_until
+from tests.ports import free_port
 from tests.things_portal.image import (
     ROOT,
     build_context,
@@ -33,7 +34,6 @@ from tests.things_portal.image import (
     compose_environment,
     dockerfile_cmd,
     dockerfile_env,
-    free_port,
     pip_install,
 )
 

@@ -178,6 +178,17 @@ class Command(BaseCommand):
         if Downlink.objects.filter(team=team).exists():
             return
         origin = Origin.system("demo data")
+
+        def send_one(kind: Kind, new: NewLoraDownlink | NewMqttDownlink) -> None:
+            send(
+                team=team,
+                kind=kind,
+                new=new,
+                origin=origin,
+                user=None,
+                submission_key=new_submission_key(),
+            )
+
         for device_id, text, retry_limit in DEMO_LORA:
             new_lora = NewLoraDownlink(
                 device_id=device_id,
@@ -185,28 +196,14 @@ class Command(BaseCommand):
                 feedback_timeout="PT1H",
                 retry_limit=retry_limit,
             )
-            send(
-                team=team,
-                kind=Kind.LORA,
-                new=new_lora,
-                origin=origin,
-                user=None,
-                submission_key=new_submission_key(),
-            )
+            send_one(Kind.LORA, new_lora)
         for device_id, text in DEMO_MQTT:
             new_mqtt = NewMqttDownlink(
                 device_id=device_id,
                 message=NewMqttTextMessage(type="text", payload=text, topic="commands"),
                 feedback_timeout="PT30M",
             )
-            send(
-                team=team,
-                kind=Kind.MQTT,
-                new=new_mqtt,
-                origin=origin,
-                user=None,
-                submission_key=new_submission_key(),
-            )
+            send_one(Kind.MQTT, new_mqtt)
 
     def seed_user(self, demo: DemoUser, password: str, origin: Origin) -> None:
         user_model = get_user_model()

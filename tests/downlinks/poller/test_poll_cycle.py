@@ -6,7 +6,6 @@ nothing, creates with unknown outcome are reconciled, failures back off per team
 """
 
 import math
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,8 +17,9 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome, Phase
 from downlinks.models import Downlink, SendState, StatusEvent, SyncState
-from downlinks.polling import poll_team, teams_with_work
+from downlinks.polling import CycleReport, poll_team, teams_with_work
 from teams.models import Role
+from tests.at_once import at_once
 from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.teams.world import join, make_user, sign_in
 
@@ -167,18 +167,11 @@ def test_two_pollers_at_once_make_one_cycle_of_calls(
     simulated_team.send_mqtt()
     simulated_team.simulator.app.request_log.clear()
     fault(simulated_team, kind="latency", delayMs=300)  # a cycle long enough to overlap
-    reports = []
-    start = threading.Barrier(2)
 
-    def poll() -> None:
-        start.wait()
-        reports.append(poll_team(simulated_team.team.pk))
+    def poll() -> CycleReport:
+        return poll_team(simulated_team.team.pk)
 
-    threads = [threading.Thread(target=poll) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    reports = at_once([poll, poll], timeout=30)
     assert sorted(bool(report.skipped) for report in reports) == [False, True]
     assert searches(simulated_team, "lora") == 1
     assert searches(simulated_team, "mqtt") == 1
