@@ -49,3 +49,19 @@ def page_or_fragment(
     # A cache must keep the page and each region apart.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+def filtered_list(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """A filtered list's answer: its template has the partials `filtered_list` (the element
+    `#filtered-list`: the filter form and the results, what the form replaces) and `results`
+    (`#results`: what the sort and page links and the live refresh replace)."""
+    return page_or_fragment(
+        request,
+        template,
+        context,
+        fragment="results",
+        regions={"filtered-list": "filtered_list"},
+        status=status,
+    )

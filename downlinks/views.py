@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Outcome
 from audit.trail import Origin
-from core.htmx import page_or_fragment
+from core.htmx import filtered_list, page_or_fragment
 from downlinks import selectors, services
 from downlinks.forms import (
     CancelForm,
@@ -122,14 +122,7 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
         query.pop(name, None)
     context["base_query"] = query.urlencode()
     context["sort"] = form.sort_column
-    return page_or_fragment(
-        request,
-        "downlinks/list.html",
-        context,
-        fragment="results",
-        regions={"filtered-list": "filtered_list"},
-        status=status,
-    )
+    return filtered_list(request, "downlinks/list.html", context, status=status)
 
 
 # --- Detail ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.export import csv_lines
 from audit.selectors import AuditFilters, audit_entries
 from audit.trail import Origin
-from core.htmx import page_or_fragment
+from core.htmx import filtered_list
 from teams import connections, services
 from teams.access import (
     LAST_TEAM_SESSION_KEY,
@@ -248,14 +248,7 @@ def _audit_page(
     }
     valid = form.is_valid() or not form.is_bound
     with timezone.override(UTC):  # the page's times are UTC, as its headings say
-        return page_or_fragment(
-            request,
-            "teams/audit.html",
-            context,
-            fragment="results",
-            regions={"filtered-list": "filtered_list"},
-            status=200 if valid else 400,
-        )
+        return filtered_list(request, "teams/audit.html", context, status=200 if valid else 400)
 
 
 def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> HttpResponseBase:
