@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 BEAT_ENTRY = "poll-downlinks"
@@ -39,7 +38,7 @@ class BeatCycles(AbstractContextManager["BeatCycles"]):
         self.timeout = timeout
         self._done: list[tuple[str, Any]] = []
         self._changed = threading.Condition()
-        self._worker: AbstractContextManager[Any] | None = None
+        self._running = ExitStack()
 
     def _on_postrun(self, sender: Any = None, retval: Any = None, **kwargs: Any) -> None:
         with self._changed:
@@ -50,27 +49,18 @@ class BeatCycles(AbstractContextManager["BeatCycles"]):
         from celery.contrib.testing.worker import start_worker
         from celery.signals import task_postrun
 
-        task_postrun.connect(self._on_postrun, weak=False)
-        self.app.control.purge()  # nothing left over from an earlier run
-        self._worker = start_worker(
-            self.app, pool="solo", perform_ping_check=False, shutdown_timeout=30
-        )
-        self._worker.__enter__()
+        with ExitStack() as stack:
+            task_postrun.connect(self._on_postrun, weak=False)
+            stack.callback(task_postrun.disconnect, self._on_postrun)
+            self.app.control.purge()  # nothing left over from an earlier run
+            stack.enter_context(
+                start_worker(self.app, pool="solo", perform_ping_check=False, shutdown_timeout=30)
+            )
+            self._running = stack.pop_all()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        from celery.signals import task_postrun
-
-        try:
-            if self._worker is not None:
-                self._worker.__exit__(exc_type, exc, traceback)
-        finally:
-            task_postrun.disconnect(self._on_postrun)
+    def __exit__(self, *exc_info: object) -> None:
+        self._running.close()
 
     def _wait(self, ready: Any) -> Any:
         deadline = time.monotonic() + self.timeout

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import audit.models
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -36,22 +38,7 @@ class Migration(migrations.Migration):
                 (
                     "action",
                     models.CharField(
-                        choices=[
-                            ("sign_in", "Signed in"),
-                            ("sign_in_failed", "Failed to sign in"),
-                            ("locked_out", "Locked out"),
-                            ("sign_out", "Signed out"),
-                            ("password_changed", "Changed password"),
-                            ("team_created", "Created team"),
-                            ("member_added", "Added member"),
-                            ("member_role_changed", "Changed member's role"),
-                            ("member_removed", "Removed member"),
-                            ("credential_changed", "Changed credential"),
-                            ("credential_tested", "Tested connection"),
-                            ("encryption_keys_rotated", "Re-encrypted credentials"),
-                            ("downlink_send", "Sent downlink"),
-                            ("downlink_cancel", "Cancelled downlink"),
-                        ],
+                        choices=audit.models.action_choices,
                         db_index=True,
                         max_length=40,
                     ),

@@ -9,7 +9,9 @@ from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
-TABLE = "audit_auditentry"
+from audit.migrations._triggers import ENTRIES, SQLITE_ENTRY_TRIGGERS, execute_for_database
+
+TABLE = ENTRIES
 
 POSTGRES_UP = f"""
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
@@ -26,12 +28,6 @@ POSTGRES_DOWN = f"""
 DROP TRIGGER IF EXISTS audit_entries_append_only ON {TABLE};
 DROP FUNCTION IF EXISTS audit_refuse_change();
 """
-SQLITE_UP = [
-    f"""CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE refused'); END;""",
-    f"""CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE refused'); END;""",
-]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS audit_entries_no_update;",
     "DROP TRIGGER IF EXISTS audit_entries_no_delete;",
@@ -39,22 +35,11 @@ SQLITE_DOWN = [
 
 
 def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # No parameters: the function's body has a literal % that is not a placeholder.
-        schema_editor.execute(POSTGRES_UP, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_UP:
-            schema_editor.execute(statement)
+    execute_for_database(schema_editor, postgresql=POSTGRES_UP, sqlite=SQLITE_ENTRY_TRIGGERS)
 
 
 def uninstall(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_DOWN:
-            schema_editor.execute(statement)
+    execute_for_database(schema_editor, postgresql=POSTGRES_DOWN, sqlite=SQLITE_DOWN)
 
 
 class Migration(migrations.Migration):

@@ -19,7 +19,8 @@ from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
-ENTRIES = "audit_auditentry"
+from audit.migrations._triggers import ENTRIES, SQLITE_ENTRY_TRIGGERS, execute_for_database
+
 HEAD = "audit_chainhead"
 GENESIS_HASH = "0" * 64
 
@@ -70,13 +71,6 @@ DROP TRIGGER IF EXISTS audit_chainhead_guard ON {HEAD};
 DROP FUNCTION IF EXISTS audit_chainhead_guard();
 """
 
-# The entries' triggers of 0002_append_only, as they were: copying the table dropped them.
-SQLITE_ENTRIES = [
-    f"""CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON {ENTRIES}
-        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE refused'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON {ENTRIES}
-        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE refused'); END;""",
-]
 SQLITE_HEAD_UP = [
     f"""CREATE TRIGGER audit_chainhead_no_delete BEFORE DELETE ON {HEAD}
         BEGIN SELECT RAISE(ABORT, 'the audit chain head cannot be removed: DELETE refused');
@@ -99,29 +93,18 @@ SQLITE_HEAD_DOWN = [
 
 
 def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # No parameters: the function's body has a literal % that is not a placeholder.
-        schema_editor.execute(POSTGRES_UP, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_ENTRIES + SQLITE_HEAD_UP:
-            schema_editor.execute(statement)
+    # Copying the entries' table dropped their SQLite triggers: they are created again.
+    sqlite = SQLITE_ENTRY_TRIGGERS + SQLITE_HEAD_UP
+    execute_for_database(schema_editor, postgresql=POSTGRES_UP, sqlite=sqlite)
 
 
 def uninstall(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_HEAD_DOWN:
-            schema_editor.execute(statement)
+    execute_for_database(schema_editor, postgresql=POSTGRES_DOWN, sqlite=SQLITE_HEAD_DOWN)
 
 
 def restore_entry_triggers(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Going back: removing `key_id` copies the table again on SQLite, dropping its triggers."""
-    if schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_ENTRIES:
-            schema_editor.execute(statement)
+    execute_for_database(schema_editor, sqlite=SQLITE_ENTRY_TRIGGERS)
 
 
 class Migration(migrations.Migration):
