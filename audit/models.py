@@ -55,6 +55,39 @@ class Outcome(models.TextChoices):
     PENDING = "pending", "Awaiting outcome"
 
 
+# An attempted action and what came of it, in words, for the audit page: the API's "yes" is
+# "accepted by the API", never "succeeded" (which reads as delivered). Display only: the stored
+# values stay as they are. Each is (what was done or asked, what came of it).
+_ATTEMPT_WORDS: dict[tuple[str, str], tuple[str, str]] = {
+    (Action.DOWNLINK_SEND, Outcome.OK): ("Sent downlink", "accepted by the API"),
+    (Action.DOWNLINK_SEND, Outcome.REFUSED): ("Downlink not sent", "refused by the API"),
+    (Action.DOWNLINK_SEND, Outcome.FAILED): ("Downlink not sent", "the request failed"),
+    (Action.DOWNLINK_SEND, Outcome.NOT_SENT): ("Downlink not sent", "not found on the platform"),
+    (Action.DOWNLINK_SEND, Outcome.UNKNOWN): ("Send asked", "outcome unknown"),
+    (Action.DOWNLINK_CANCEL, Outcome.OK): ("Cancel asked", "accepted by the API"),
+    (Action.DOWNLINK_CANCEL, Outcome.REFUSED): ("Cancel asked", "refused by the API"),
+    (Action.DOWNLINK_CANCEL, Outcome.FAILED): ("Cancel asked", "not carried out"),
+    (Action.DOWNLINK_CANCEL, Outcome.UNKNOWN): ("Cancel asked", "outcome unknown"),
+}
+# An outcome that says nothing yet: the attempt's own PENDING, or none recorded at all.
+_NO_OUTCOME = ("", Outcome.PENDING)
+
+
+def attempt_in_words(action: str, outcome: str) -> str:
+    """What an attempt came to, in words: "Sent downlink — accepted by the API", "Cancel
+    asked — refused by the API". `outcome` is the latest of its outcome entries, "" for an
+    attempt that has none (which is "outcome unknown": the call may or may not have been
+    made). An action or outcome without words of its own reads as its labels."""
+    if outcome in _NO_OUTCOME:
+        outcome = Outcome.UNKNOWN
+    words = _ATTEMPT_WORDS.get((action, outcome))
+    if words is not None:
+        return f"{words[0]} — {words[1]}"
+    action_label = Action(action).label if action in Action.values else action
+    outcome_label = Outcome(outcome).label if outcome in Outcome.values else outcome
+    return f"{action_label} — {outcome_label.lower()}"
+
+
 class AuditEntry(models.Model):
     # The position in the hash chain, assigned under the chain head's lock.
     sequence = models.BigIntegerField(unique=True, editable=False)

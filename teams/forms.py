@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -196,3 +197,12 @@ class AuditFilterForm(forms.Form):
         cleaned = super().clean() or {}
         require_later(self, cleaned, "since", "before", "“Until” must be after “From”.")
         return cleaned
+
+    def query(self) -> str:
+        """The filters as the form reads them, for the links that keep them (the pager, the
+        CSV export): each once, in the form's order, the empty ones left out. A URL that
+        names a filter twice gives it the last value, as the form's fields read it."""
+        if not self.is_bound:
+            return ""
+        values = ((name, self.data.get(name, "")) for name in self.fields)
+        return urlencode([(name, value) for name, value in values if value])

@@ -7,7 +7,6 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.export import csv_lines
-from audit.selectors import AuditFilters, audit_entries
+from audit.selectors import AuditFilters, audit_action_page, audit_entries
 from audit.trail import Origin
 from core.htmx import filtered_list
 from teams import connections, services
@@ -215,45 +214,67 @@ def credential_test(request: TeamRequest, team_slug: str) -> HttpResponse:
 # --- Audit trail ---------------------------------------------------------------------------
 
 
-def _audit_filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
+def _audit_filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters | None]:
+    """The filter form and what it asks for; None when a filter is not valid, so that nothing
+    is looked up (never everything, when the filters were meant to narrow it down)."""
     form = AuditFilterForm(request.GET or None)
+    if not form.is_bound:
+        return form, AuditFilters()
     # The trail is shown in UTC (see _audit_page), so the time range typed in is UTC too.
     with timezone.override(UTC):
-        valid = form.is_bound and form.is_valid()
-    if valid:
-        data = form.cleaned_data
-        return form, AuditFilters(
-            person=data["person"],
-            action=data["action"],
-            device_id=data["device_id"],
-            since=data["since"],
-            before=data["before"],
-        )
-    return form, AuditFilters()
+        valid = form.is_valid()
+    if not valid:
+        return form, None
+    data = form.cleaned_data
+    return form, AuditFilters(
+        person=data["person"],
+        action=data["action"],
+        device_id=data["device_id"],
+        since=data["since"],
+        before=data["before"],
+    )
 
 
 def _audit_page(
-    request: HtmxHttpRequest | TeamRequest, *, team_id: int | None, csv_url: str
+    request: HttpRequest,
+    *,
+    team_id: int | None,
+    memberships: list[Membership],
+    csv_url: str,
 ) -> HttpResponse:
+    """One row per action (an attempt with its outcome), its targets linked for the teams in
+    `memberships` (the person's: teams.templatetags.audit_links)."""
     form, filters = _audit_filters(request)
-    entries = audit_entries(team_id=team_id, filters=filters)
-    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    actions = (
+        None
+        if filters is None
+        else audit_action_page(
+            team_id=team_id,
+            filters=filters,
+            number=request.GET.get("page"),
+            per_page=AUDIT_PAGE_SIZE,
+        )
+    )
+    query = form.query()
     context = {
         "form": form,
-        "page": page,
-        "query": query.urlencode(),
-        "csv_url": f"{csv_url}?{query.urlencode()}" if query else csv_url,
+        "actions": actions,
+        # The form's and the pager's address: the path alone, their own values make the
+        # query (htmx appends a form's values to the address it is given, current query and all).
+        "audit_path": request.path,
+        "query": query,
+        "csv_url": f"{csv_url}?{query}" if query else csv_url,
+        "audit_teams": {membership.team_id: membership for membership in memberships},
     }
-    valid = form.is_valid() or not form.is_bound
     with timezone.override(UTC):  # the page's times are UTC, as its headings say
-        return filtered_list(request, "teams/audit.html", context, status=200 if valid else 400)
+        return filtered_list(
+            request, "teams/audit.html", context, status=200 if actions is not None else 400
+        )
 
 
 def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> HttpResponseBase:
     form, filters = _audit_filters(request)
-    if form.is_bound and not form.is_valid():
+    if filters is None:
         # Never export everything when the filters were meant to narrow it down.
         problems = "; ".join(
             f"{name}: {' '.join(str(error) for error in errors)}"
@@ -274,7 +295,12 @@ def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> H
 @require_GET
 @team_member_required(Role.ADMIN)
 def team_audit(request: TeamRequest, team_slug: str) -> HttpResponse:
-    return _audit_page(request, team_id=request.team.pk, csv_url=f"/t/{team_slug}/audit.csv")
+    return _audit_page(
+        request,
+        team_id=request.team.pk,
+        memberships=request.memberships,
+        csv_url=f"/t/{team_slug}/audit.csv",
+    )
 
 
 @require_GET
@@ -298,7 +324,9 @@ def superuser_required[R: HttpResponseBase](
 @require_GET
 @superuser_required
 def all_audit(request: HtmxHttpRequest) -> HttpResponse:
-    return _audit_page(request, team_id=None, csv_url="/audit.csv")
+    return _audit_page(
+        request, team_id=None, memberships=teams_of(request.user), csv_url="/audit.csv"
+    )
 
 
 @require_GET

@@ -76,12 +76,13 @@ def test_the_audit_page_shows_outcome_unknown_for_an_attempt_without_outcome(
 
     page = admin_client.get(f"/t/{team.slug}/audit/").content.decode()
     assert "Outcome unknown" not in page
-    assert "see outcome" in page
+    assert "Sent downlink — accepted by the API" in page
 
     send_attempt(team, origin_of(admin))
 
     page = admin_client.get(f"/t/{team.slug}/audit/").content.decode()
     assert page.count("Outcome unknown") == 1
+    assert "Send asked — outcome unknown" in page
 
 
 def test_the_actor_stays_readable_after_the_user_is_deleted(team: Team, admin: User) -> None:
