@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(wildcard */__init__.py) | $(BIN)/python
 install: $(STAMP)
 
 run: install
-	$(BIN)/python scripts/run.py --port $(PORT) --simulator-port $(SIMULATOR_PORT)
+	@$(BIN)/python scripts/run.py --port $(PORT) --simulator-port $(SIMULATOR_PORT)
 
 lint: install
 	$(BIN)/ruff check .
