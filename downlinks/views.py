@@ -31,6 +31,7 @@ from downlinks.forms import (
     list_columns,
     send_form_class,
 )
+from downlinks.live import LiveOutage
 from downlinks.models import Downlink, Kind, SendState
 from teams.access import TeamRequest, team_member_required
 from teams.connections import NoCredential
@@ -83,21 +84,43 @@ def _kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
 @team_member_required(Role.VIEWER)
 def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     form = DownlinkFilterForm(request.GET, kind=kind)
+    other_kind = Kind.MQTT if kind == Kind.LORA else Kind.LORA
     context: dict[str, Any] = {
         **_kind_context(request, kind),
         "form": form,
         "page": None,
         "banner": "",
         "list_columns": list_columns(kind),
+        "device_suggestions": [],
+        "missing_downlink": None,
+        "other_kind": other_kind.value,
+        "other_kind_label": other_kind.label,
     }
     status = 200
     if not form.is_valid():
         status = 400  # Nothing is asked of the API until the filters make sense.
+        context["device_suggestions"] = _device_suggestions(request, kind, form)
     else:
         try:
+            pasted = form.downlink_id
+            if pasted is not None:
+                found = selectors.downlink_lookup(team=request.team, kind=kind, downlink_id=pasted)
+                if found is not None:
+                    return _open_downlink(request, kind, found.id)
+                # A UUID is also a device id: the device's downlinks, if any, still show.
+                context["missing_downlink"] = pasted
             context["page"] = selectors.downlink_page(
-                team=request.team, kind=kind, filters=form.search_filters()
+                team=request.team,
+                kind=kind,
+                filters=form.search_filters(),
+                outcome=form.cleaned_data["outcome"],
             )
+        except selectors.StaleListLink:
+            context["banner"] = (
+                "This page link does not fit these filters. If you followed an old or edited "
+                "link, clear the filters and start again."
+            )
+            status = 400
         except ThingsBadRequest as error:
             # The search itself was refused (e.g. an edited or stale page link in the URL): the
             # request's fault, not an upstream failure.
@@ -125,6 +148,34 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
     return filtered_list(request, "downlinks/list.html", context, status=status)
 
 
+def _device_suggestions(
+    request: TeamRequest, kind: str, form: DownlinkFilterForm
+) -> list[tuple[str, str]]:
+    """For a bare EUI or IMEI: each device id it may mean, with the link to the same list
+    filtered by it."""
+    links = []
+    for device_id in form.device_suggestions:
+        query = request.GET.copy()
+        query["device"] = device_id
+        query.pop("cursor", None)
+        url = reverse("downlinks:list", kwargs={"team_slug": request.team.slug, "kind": kind})
+        links.append((device_id, f"{url}?{query.urlencode()}"))
+    return links
+
+
+def _open_downlink(request: TeamRequest, kind: str, downlink_id: UUID) -> HttpResponse:
+    """To a downlink's page; htmx (the filter form) is told to go there as a whole page."""
+    url = reverse(
+        "downlinks:detail",
+        kwargs={"team_slug": request.team.slug, "kind": kind, "downlink_id": downlink_id},
+    )
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 # --- Detail ----------------------------------------------------------------------------------
 
 
@@ -142,15 +193,21 @@ def _fetch_or_404(
 def downlink_detail(
     request: TeamRequest, team_slug: str, kind: str, downlink_id: UUID
 ) -> HttpResponse:
-    context: dict[str, Any] = {**_kind_context(request, kind), "detail": None, "banner": ""}
+    """The downlink as the API has it, with what the portal saw and did. When the API cannot be
+    read, the page keeps what the portal holds, says since when the live data is missing, and
+    keeps trying (further apart each time, see `LiveOutage`) until it is back."""
+    context: dict[str, Any] = {**_kind_context(request, kind), "banner": "", "outage": None}
     status = 200
+    downlink: LoraDownlink | MqttDownlink | None = None
     try:
         downlink = _fetch_or_404(request, kind, downlink_id)
     except UPSTREAM_FAILURES as error:
         context["banner"], status = upstream_problem(error)
-        context["downlink_id"] = downlink_id
-    else:
-        record = selectors.downlink_record(team=request.team, kind=kind, downlink_id=downlink.id)
+        if isinstance(error, ThingsError):  # a missing credential does not come back by itself
+            context["outage"] = LiveOutage.continued(request.GET)
+    # Read after the API answered, so an observation the poller recorded meanwhile is in it.
+    record = selectors.downlink_record(team=request.team, kind=kind, downlink_id=downlink_id)
+    if downlink is not None:
         services.downlinks_observe(
             team=request.team,
             kind=kind,
@@ -158,9 +215,10 @@ def downlink_detail(
             source="detail",
             records={downlink.id: record} if record is not None else {},
         )
-        context["detail"] = selectors.downlink_history(
-            team=request.team, kind=kind, downlink=downlink, record=record
-        )
+    context["downlink_id"] = downlink_id
+    context["detail"] = selectors.downlink_history(
+        team=request.team, downlink_id=downlink_id, downlink=downlink, record=record
+    )
     return page_or_fragment(
         request, "downlinks/detail.html", context, fragment="live", status=status
     )
@@ -345,6 +403,7 @@ def downlink_send_preview(request: TeamRequest, team_slug: str, kind: str) -> Ht
         "byte_count": len(payload) if payload is not None else None,
         "payload_hex": payload.hex().upper() if payload is not None else "",
         "iso_timeout": form.feedback_timeout_iso,
+        "previewing": True,  # the errors as one types (a sent form has its summary at the top)
         **_kind_context(request, kind),
     }
     return render(request, "downlinks/send.html#preview", context)

@@ -35,6 +35,7 @@ from things_api.errors import (
 from things_api.models import (
     BASE64_ALPHABET,
     CANCELLED,
+    DEVICE_ID_FORMATS_BRIEFLY,
     DEVICE_ID_FORMATS_IN_WORDS,
     DONE,
     EXECUTING,
@@ -78,12 +79,15 @@ from things_api.models import (
     SimpleDuration,
     SortField,
     device_id_format,
+    device_id_problem,
+    equivalent_device_ids,
     format_simple_duration,
     is_base64,
     is_done,
     parse_simple_duration,
     parse_sort,
     same_device_key,
+    suggest_device_ids,
 )
 from things_api.outbound import AddressRefused, GuardedTransport, OutboundPolicy
 from things_api.retry import RetryPolicy, parse_retry_after
@@ -92,6 +96,7 @@ __all__ = [
     "BASE64_ALPHABET",
     "CANCELLED",
     "DEFAULT_TIMEOUT",
+    "DEVICE_ID_FORMATS_BRIEFLY",
     "DEVICE_ID_FORMATS_IN_WORDS",
     "DONE",
     "EXECUTING",
@@ -164,6 +169,8 @@ __all__ = [
     "ThingsUnauthorized",
     "current_budget",
     "device_id_format",
+    "device_id_problem",
+    "equivalent_device_ids",
     "format_simple_duration",
     "is_base64",
     "is_done",
@@ -171,5 +178,6 @@ __all__ = [
     "parse_simple_duration",
     "parse_sort",
     "same_device_key",
+    "suggest_device_ids",
     "time_budget",
 ]

@@ -112,6 +112,87 @@ def same_device_key(value: str) -> str:
     return key
 
 
+# How the kind of a prefixed id is worth spelling when asking an exact matcher: as the spec
+# writes it, in capitals, and DevEUI as LoRaWAN writes it. After urn:dev: only the first two
+# (urn:dev:DEVEUI:…: is common; a camel-cased or capitalised urn:dev: part is not worth a call).
+_KIND_SPELLINGS: Final[dict[str, tuple[str, ...]]] = {
+    "imei": ("imei", "IMEI"),
+    "deveui": ("deveui", "DEVEUI", "DevEUI"),
+    "dvnuuid": ("dvnuuid", "DVNUUID"),
+}
+_URN_KIND_SPELLINGS: Final[dict[str, tuple[str, ...]]] = {
+    kind: spellings[:2] for kind, spellings in _KIND_SPELLINGS.items()
+}
+_HEX_KINDS: Final = frozenset({"deveui", "dvnuuid"})
+
+
+def equivalent_device_ids(device_id: str) -> tuple[str, ...]:
+    """The spellings of `device_id` under which the API may hold the same device, `device_id`
+    itself first: the short and the URN form (with and without its trailing colon), the kind
+    in lower case and in capitals (and DevEUI), the hex digits of an EUI or UUID in lower case
+    and in capitals. At most 15 (a DevEUI in a spelling of its own: 14 and itself).
+
+    The API stores an id as it was sent and matches `deviceId` exactly, so every spelling is
+    a search of its own; mixed-case hex other than what was typed is not guessed. Raises
+    ValueError if `device_id` is in none of the seven formats.
+    """
+    id_format = device_id_format(device_id)
+    if id_format is None:
+        raise ValueError(f"not a device id: {device_id!r}")
+    key = same_device_key(device_id)
+    if id_format is DeviceIdFormat.UUID:
+        return tuple(dict.fromkeys((device_id, key, key.upper())))
+    kind, _, body = key.partition(":")
+    bodies = (body, body.upper()) if kind in _HEX_KINDS else (body,)
+    spellings = [device_id]
+    spellings += [f"{word}:{digits}" for word in _KIND_SPELLINGS[kind] for digits in bodies]
+    spellings += [
+        f"urn:dev:{word}:{digits}{end}"
+        for word in _URN_KIND_SPELLINGS[kind]
+        for digits in bodies
+        for end in ("", ":")
+    ]
+    return tuple(dict.fromkeys(spellings))
+
+
+_BARE_IMEI = re.compile(r"[0-9]{15}")
+# 16 hex digits, alone or as 8 pairs between dashes, colons or spaces (as EUIs are printed).
+_BARE_EUI = re.compile(
+    r"[0-9a-f]{16}|[0-9a-f]{2}([-: ])[0-9a-f]{2}(?:\1[0-9a-f]{2}){6}", re.IGNORECASE
+)
+
+
+def suggest_device_ids(text: str) -> tuple[str, ...]:
+    """The device ids a bare EUI or IMEI most likely stands for, best first: 16 hex digits →
+    deveui:…, 15 digits → imei:…, 16 decimal digits → deveui:… or imei:… (an IMEISV). Empty
+    for anything else."""
+    value = text.strip()
+    if _BARE_IMEI.fullmatch(value):
+        return (f"imei:{value}",)
+    if not _BARE_EUI.fullmatch(value):
+        return ()
+    digits = re.sub(r"[-: ]", "", value)
+    if re.fullmatch(r"[0-9]{16}", digits):
+        return (f"deveui:{digits}", f"imei:{digits}")
+    return (f"deveui:{digits}",)
+
+
+DEVICE_ID_FORMATS_BRIEFLY: Final = "imei:…, deveui:…, dvnuuid:… (each also as urn:dev:…) or a UUID"
+
+
+def device_id_problem(value: str) -> str | None:
+    """What is wrong with `value` as a device id, in one short sentence; None if nothing."""
+    if device_id_format(value) is not None:
+        return None
+    if suggest_device_ids(value):
+        return "A device id starts with its kind, such as deveui: or imei:."
+    lowered = value.lower()
+    for prefix, expected in _AFTER_PREFIX_IN_WORDS.items():
+        if lowered.startswith(prefix):
+            return f"After {value[: len(prefix)]} come {expected}."
+    return f"Use {DEVICE_ID_FORMATS_BRIEFLY}."
+
+
 def _check_device_id(value: str) -> str:
     if device_id_format(value) is not None:
         return value

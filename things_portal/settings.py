@@ -114,12 +114,15 @@ MIDDLEWARE = [
     "things_portal.request_encoding.request_encoding",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, answering htmx with HX-Redirect to sign-in.
+    "accounts.middleware.SignInRequiredMiddleware",
     # After authentication: no-store on what a signed-in person sees; Permissions-Policy.
     "things_portal.security_headers.security_headers",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages middleware: signing out an idle session leaves a message.
     "accounts.middleware.IdleTimeoutMiddleware",
+    # After the idle sign-out: the person's time zone for the page and the forms.
+    "accounts.middleware.person_time_zone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -428,8 +431,14 @@ THINGS_RETRY_ATTEMPTS = env_int("THINGS_RETRY_ATTEMPTS", 3)
 THINGS_PAGE_DEADLINE_SECONDS = env_float("THINGS_PAGE_DEADLINE_SECONDS", 8.0)
 # The specs state no maximum page size, so ours is a setting.
 THINGS_PAGE_SIZE = env_int("THINGS_PAGE_SIZE", 50)
+# The API cannot filter on a downlink's outcome (succeeded, failed, a failure reason): a list
+# filtered by one reads pages of DONE downlinks and filters them itself, at most this many
+# pages per list page (one more per further spelling of a device id), then offers "Show more".
+THINGS_OUTCOME_SCAN_PAGES = 5
 # How often pages showing running downlinks refresh themselves.
 LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 3)
+# While the API cannot be read, a page tries again after 1, 2, 4, … times that, at most this.
+LIVE_REFRESH_MAX_SECONDS = env_int("LIVE_REFRESH_MAX_SECONDS", 15)
 
 # --- The simulator ------------------------------------------------------------------------
 SIMULATOR_DATABASE = env_str("SIMULATOR_DATABASE", str(VAR_DIR / "simulator.sqlite3"))

@@ -103,6 +103,9 @@ FILTERS = form_data(
     {
         "device": DEVICE_IDS,
         "status": st.one_of(st.sampled_from(["", "PENDING", "EXECUTING", "DONE"]), ANYTHING),
+        "outcome": st.one_of(
+            st.sampled_from(["", "succeeded", "failed", "EVICTED", "FEEDBACK_TIMEOUT"]), ANYTHING
+        ),
         "created_since": MOMENTS,
         "created_before": MOMENTS,
         "modified_since": MOMENTS,
@@ -123,7 +126,8 @@ FILTERS = form_data(
             ANYTHING,
         ),
         "limit": st.one_of(st.sampled_from(["10", "25", "50", "100"]), ANYTHING),
-        "cursor": ANYTHING,
+        # The API's cursors, and the portal's own page tokens (of merged and outcome searches).
+        "cursor": st.one_of(ANYTHING, st.text(alphabet="p1.eyJAZaz09-_", max_size=80)),
     }
 )
 

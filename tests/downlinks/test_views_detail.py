@@ -7,17 +7,23 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from django.conf import settings
 
+from downlinks.templatetags.downlink_tags import SOURCES_IN_WORDS as SEEN_BY
 from tests.downlinks.conftest import (
     FORMS,
     LORA_DEVICE,
     MQTT_DEVICE,
     Dashboard,
+    banners,
     downlink_id_of,
     lora_body,
     mqtt_body,
@@ -42,7 +48,7 @@ def page_text_of(fragment: str) -> str:
 
 def history(response: Any) -> list[list[str]]:
     table = re.search(
-        r'<table class="history">.*?<tbody>(.*?)</tbody>', body_of(response), re.DOTALL
+        r'<table class="history"[^>]*>.*?<tbody>(.*?)</tbody>', body_of(response), re.DOTALL
     )
     if table is None:
         return []
@@ -83,7 +89,7 @@ def test_every_field_of_a_lora_downlink(dash: Dashboard) -> None:
         "Payload (hex)": shown["Payload (hex)"],
         "fPort": "12",
         "Retries": "2 of at most 2",
-        "Feedback timeout": "P1DT2H",
+        "Feedback timeout": "1 day 2 hours (P1DT2H)",
         "Dry run": "no",
         "Created": shown["Created"],
         "Last modified": shown["Last modified"],
@@ -92,24 +98,18 @@ def test_every_field_of_a_lora_downlink(dash: Dashboard) -> None:
     assert shown["Payload (hex)"] == f"{payload_hex.upper()} ({len(payload_hex) // 2} bytes)"
     assert "(30 bytes)" in shown["Payload (hex)"]
     page = body_of(response)
-    assert f'<time datetime="{iso_local(now["createdAt"])}">' in page
-    assert f'<time datetime="{iso_local(now["modifiedAt"])}">' in page
+    for name in ("createdAt", "modifiedAt"):
+        moment = datetime.fromisoformat(now[name].replace("Z", "+00:00"))
+        # The machine-readable time and the hover are UTC; the words, the portal's zone.
+        utc = f'<time datetime="{moment.isoformat()}" title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
+        assert utc in page
+        local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+        assert f"{utc}{local:%-d %b %Y %H:%M:%S} {local.tzname()}</time>" in page
     assert now["createdAt"] != now["modifiedAt"]
     words = page_text(response)
     assert "Failed: NOT_ACKNOWLEDGED_BY_DEVICE" in words
     assert "The device did not acknowledge it, also after the retries." in words
     assert f"LoRa downlink to {LORA_DEVICE}" in words
-
-
-def iso_local(timestamp: str) -> str:
-    """How the page writes an API timestamp in a <time datetime>: local time with offset."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-
-    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat()
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_every_field_of_an_mqtt_downlink(
         "Status": "PENDING",
         "Failure reason": "none",
         **shown,
-        "Feedback timeout": "PT1H",
+        "Feedback timeout": "1 hour (PT1H)",
         "Dry run": "yes (not delivered to the device)",
         "Sent by": "not from this portal",
     }
@@ -197,7 +197,11 @@ def test_the_history_lists_each_status_the_portal_saw_once(dash: Dashboard, kind
     downlink_id = downlink_id_of(response)
     url = dash.url("detail", kind, downlink_id)
     assert [row[1:] for row in history(dash.viewer.get(url))] == [
-        (["PENDING", "", "0", "send"] if kind == "lora" else ["PENDING", "", "send"])
+        (
+            ["PENDING", "", "0", SEEN_BY["send"]]
+            if kind == "lora"
+            else ["PENDING", "", SEEN_BY["send"]]
+        )
     ]
     dash.advance(6)
     dash.viewer.get(url)
@@ -206,7 +210,11 @@ def test_the_history_lists_each_status_the_portal_saw_once(dash: Dashboard, kind
     dash.viewer.get(dash.url("list", kind))  # a list sees it too
     rows = history(dash.viewer.get(url))
     statuses = [(row[1], row[-1]) for row in rows]
-    assert statuses == [("PENDING", "send"), ("EXECUTING", "detail"), ("DONE", "list")]
+    assert statuses == [
+        ("PENDING", SEEN_BY["send"]),
+        ("EXECUTING", SEEN_BY["detail"]),
+        ("DONE", SEEN_BY["list"]),
+    ]
     assert facts(dash.viewer.get(url))["Sent by"] == "ferry-operator, from the portal"
 
 
@@ -320,6 +328,102 @@ def test_the_detail_reports_where_its_time_went(dash: Dashboard, server_timing_o
     assert float(timing["api"]["dur"]) > 0
     assert int(timing["db"]["desc"].split()[0]) > 0
     assert float(timing["total"]["dur"]) >= float(timing["api"]["dur"])
+
+
+# --- While the API cannot be read ------------------------------------------------------------
+
+OUTAGE_REFRESH = re.compile(r'<div id="live" hx-get="([^"]+)" hx-trigger="load delay:(\d+)s"')
+
+
+def outage_refresh(response: Any) -> tuple[str, int]:
+    """The URL and delay of the retry a page during an outage asks for."""
+    found = OUTAGE_REFRESH.search(body_of(response))
+    assert found is not None, "the page does not try again"
+    return html.unescape(found.group(1)), int(found.group(2))
+
+
+def test_while_the_api_fails_the_detail_keeps_what_the_portal_holds(
+    dash: Dashboard, quick_failures: None
+) -> None:
+    downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    url = dash.url("detail", "lora", downlink_id)
+    seen = history(dash.viewer.get(url))
+    dash.fault(kind="error", status=500, path=f"/lora/downlinks/{downlink_id}")
+    for response in (dash.viewer.get(url), dash.viewer.get(url, headers=HTMX)):
+        assert response.status_code == 502
+        assert "could not be reached or answered with an error" in " ".join(banners(response))
+        assert "Live data from the API missing since" in page_text(response)
+        held = facts(response)
+        assert held["Id"] == str(downlink_id)
+        assert held["Device"] == LORA_DEVICE
+        assert history(response) == seen
+        assert len(audit_lines(response)) == 2
+        assert "Cancel…" not in page_text(response)  # nothing offered on a state not seen now
+
+
+def test_a_downlink_not_from_the_portal_says_so_while_the_api_fails(
+    dash: Dashboard, quick_failures: None
+) -> None:
+    created = dash.api_create("mqtt")
+    dash.fault(kind="error", status=503, path="/mqtt/downlinks/")
+    response = dash.viewer.get(dash.url("detail", "mqtt", created["id"]))
+    assert response.status_code == 502
+    assert facts(response)["Id"] == created["id"]
+    assert "holds nothing of its own about it" in page_text(response)
+
+
+def test_the_retries_back_off_keep_the_start_and_stop_once_the_api_answers(
+    dash: Dashboard, quick_failures: None, settings: Any
+) -> None:
+    downlink_id = downlink_id_of(dash.operator.post(dash.url("send", "lora"), FORMS["lora"]()))
+    url = dash.url("detail", "lora", downlink_id)
+    dash.fault(kind="error", status=500, path=f"/lora/downlinks/{downlink_id}")
+    first = dash.viewer.get(url)
+    refresh, delay = outage_refresh(first)
+    assert delay == settings.LIVE_REFRESH_SECONDS
+    delays = [delay]
+    starts = {re.search(r'<time datetime="([^"]+)"', body_of(first)).group(1)}  # type: ignore[union-attr]
+    while delays[-1] < settings.LIVE_REFRESH_MAX_SECONDS and len(delays) < 20:
+        response = dash.viewer.get(refresh, headers=HTMX)
+        starts.add(re.search(r'<time datetime="([^"]+)"', body_of(response)).group(1))  # type: ignore[union-attr]
+        refresh, delay = outage_refresh(response)
+        delays.append(delay)
+    assert delays == sorted(delays), delays
+    assert len(set(delays)) == len(delays), delays
+    assert delays[-1] == settings.LIVE_REFRESH_MAX_SECONDS
+    assert outage_refresh(dash.viewer.get(refresh, headers=HTMX))[1] == delays[-1]
+    assert len(starts) == 1  # every retry says the same "missing since"
+
+    dash.clear_faults()
+    back = dash.viewer.get(refresh, headers=HTMX)
+    assert back.status_code == 200
+    assert OUTAGE_REFRESH.search(body_of(back)) is None
+    assert LIVE.search(body_of(back)) is not None  # still running: the usual refresh again
+    assert f'hx-get="{url}"' in body_of(back)
+    assert facts(back)["Status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "outage_since=-5&outage_failures=x",
+        "outage_since=99999999999999999999&outage_failures=99999999999999",
+        "outage_since=%F0%9F%98%80&outage_failures=%D9%A3",
+        "outage_since=1&outage_failures=1",
+    ],
+)
+def test_a_made_up_outage_in_the_url_is_not_believed(
+    dash: Dashboard, quick_failures: None, settings: Any, query: str
+) -> None:
+    created = dash.api_create("lora")
+    dash.fault(kind="error", status=500, path="/lora/downlinks/")
+    response = dash.viewer.get(f"{dash.url('detail', 'lora', created['id'])}?{query}", headers=HTMX)
+    assert response.status_code == 502
+    refresh, delay = outage_refresh(response)
+    assert delay <= settings.LIVE_REFRESH_MAX_SECONDS
+    since = re.search(r"outage_since=(\d+)", refresh)
+    assert since is not None
+    assert abs(int(since.group(1)) - time.time()) < 60
 
 
 # --- Not found ------------------------------------------------------------------------------------

@@ -206,7 +206,8 @@ def test_each_filter_narrows_the_list(dash: Dashboard, kind: str) -> None:
     shown = three_downlinks(dash, kind)
     x, y, z = (shown.items[name] for name in "xyz")
     cases: list[tuple[dict[str, str], list[str], dict[str, list[str]]]] = [
-        ({"device": y["deviceId"]}, shown.ids("y"), {"deviceId": [y["deviceId"]]}),
+        # (One search per spelling of the device id: test_views_list_finding.py.)
+        ({"device": y["deviceId"]}, shown.ids("y"), {}),
         ({"status": "PENDING"}, shown.ids("z"), {"status": ["PENDING"]}),
         ({"status": "EXECUTING"}, shown.ids("y"), {"status": ["EXECUTING"]}),
         ({"status": "DONE"}, shown.ids("x"), {"status": ["DONE"]}),
