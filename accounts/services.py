@@ -12,6 +12,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import BaseCache, caches
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.models import Preferences
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -183,3 +185,25 @@ def user_sessions_end(*, username: str) -> int:
             store(session_key=key).delete()  # the cache's copy as well, for cached_db
             ended += 1
     return ended
+
+
+def time_zone_set(*, user: AbstractBaseUser, time_zone: str, origin: Origin) -> None:
+    """The person's time zone ("" for the portal's), kept with its audit entry."""
+    with transaction.atomic():
+        preferences, _ = Preferences.objects.select_for_update().get_or_create(user_id=user.pk)
+        before = preferences.time_zone
+        preferences.time_zone = time_zone
+        preferences.save(update_fields=["time_zone"])
+        record(
+            Action.TIME_ZONE_CHANGED,
+            origin=origin,
+            outcome=Outcome.OK,
+            asked={"from": before, "to": time_zone},
+            summary=f"Time zone: {time_zone or 'the portal time zone'}",
+        )
+
+
+def time_zone_of(user: AbstractBaseUser) -> str:
+    """The person's time zone, "" for the portal's."""
+    zone = Preferences.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
+    return zone or ""

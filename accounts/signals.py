@@ -10,7 +10,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.lockout import locked_across_addresses, lockout_begins
-from accounts.services import user_sessions_end
+from accounts.middleware import TIME_ZONE_SESSION_KEY
+from accounts.services import time_zone_of, user_sessions_end
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 
@@ -18,6 +19,13 @@ from audit.trail import Origin, record
 @receiver(user_logged_in)
 def audit_sign_in(sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     record(Action.SIGN_IN, origin=Origin.from_request(request), outcome=Outcome.OK)
+
+
+@receiver(user_logged_in)
+def keep_time_zone(sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Read once here, so pages need not (accounts.middleware.person_time_zone)."""
+    if hasattr(request, "session"):
+        request.session[TIME_ZONE_SESSION_KEY] = time_zone_of(user)
 
 
 @receiver(user_logged_out)

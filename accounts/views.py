@@ -6,17 +6,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.forms import TimeZoneForm
 from accounts.lockout import locked_across_addresses
-from accounts.services import password_reset_request, reset_link_lifetime
+from accounts.middleware import TIME_ZONE_SESSION_KEY
+from accounts.services import (
+    password_reset_request,
+    reset_link_lifetime,
+    time_zone_of,
+    time_zone_set,
+)
 from audit.models import Action, Outcome
 from audit.trail import Origin, record
 from core.htmx import swap_whole_page
@@ -50,7 +58,18 @@ class SignInView(auth_views.LoginView):
 
 
 sign_in = login_not_required(SignInView.as_view())
-sign_out = auth_views.LogoutView.as_view()
+
+
+class SignOutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:  # said on the sign-in page it leads to
+            messages.info(request, "You are signed out.")
+        return response
+
+
+sign_out = SignOutView.as_view()
 
 
 class AuditedPasswordChangeView(auth_views.PasswordChangeView):
@@ -139,3 +158,21 @@ password_reset_complete = login_not_required(
         template_name="accounts/password_reset_complete.html"
     )
 )
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: for now, their time zone."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)  # signed in (SignInRequiredMiddleware)
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            zone = form.cleaned_data["time_zone"]
+            time_zone_set(user=user, time_zone=zone, origin=Origin.from_request(request))
+            request.session[TIME_ZONE_SESSION_KEY] = zone
+            messages.success(request, f"Times are now shown in {zone or settings.TIME_ZONE}.")
+            return HttpResponseRedirect(reverse("accounts:settings"))
+        return render(request, "accounts/settings.html", {"form": form}, status=400)
+    form = TimeZoneForm(initial={"time_zone": time_zone_of(user)})
+    return render(request, "accounts/settings.html", {"form": form})

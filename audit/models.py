@@ -18,6 +18,7 @@ class Action(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "Changed password"
     PASSWORD_RESET_REQUESTED = "password_reset_requested", "Asked for a password reset"
     PASSWORD_RESET_DONE = "password_reset_done", "Reset password by email"
+    TIME_ZONE_CHANGED = "time_zone_changed", "Changed time zone"
     # Django's admin, on someone else's account (accounts/admin.py).
     USER_CREATED = "user_created", "Created user"
     USER_CHANGED = "user_changed", "Changed user"

@@ -5,12 +5,22 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.functional import lazy
 
 # The years a filter date may fall in. Nothing on the Things platform or in the audit trail is
 # older than the Unix epoch, and stopping a year short of datetime.max (9999-12-31) means that
 # no time-zone shift, to UTC for the database or to the ISO 8601 the API gets, can overflow.
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 9998
+
+
+def _zone_words() -> str:
+    return f"In your time zone, {timezone.get_current_timezone_name()}."
+
+
+# Lazy: the form is declared once, the zone is the request's.
+_in_your_time_zone = lazy(_zone_words, str)
 
 
 class DateTimeLocalField(forms.DateTimeField):
@@ -31,6 +41,11 @@ class DateTimeLocalField(forms.DateTimeField):
     default_error_messages = {
         "out_of_range": f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Which zone the time typed is read in: the person's (activated per request).
+        kwargs.setdefault("help_text", _in_your_time_zone())
+        super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> datetime | None:
         """The aware datetime typed in, or a ValidationError when it is out of range."""

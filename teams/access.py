@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, Concatenate, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
@@ -34,11 +34,17 @@ class TeamRequest(HttpRequest):
     memberships: list[Membership]  # all of the person's, for the team switcher
 
 
-def membership_in(memberships: list[Membership], team_slug: str) -> Membership:
+def membership_in(memberships: list[Membership], team_slug: str) -> Membership | None:
     for membership in memberships:
         if membership.team.slug == team_slug:
             return membership
-    raise Http404("No such team.")
+    return None
+
+
+def not_in_team(request: HttpRequest, memberships: list[Membership]) -> HttpResponse:
+    """A link to a team the person is not in (or that does not exist: the page does not say
+    which), rendered as a page in every mode, with what to do about it."""
+    return render(request, "teams/not_in_team.html", {"my_teams": memberships}, status=404)
 
 
 def permissions(membership: Membership) -> dict[str, bool]:
@@ -74,6 +80,8 @@ def team_member_required[**P2, R: HttpResponseBase](
             membership = membership_in(memberships, team_slug)
             team_request: Any = request
             team_request.memberships = memberships
+            if membership is None:
+                return not_in_team(request, memberships)
             if not membership.allows(role):
                 return refuse(request, membership, role)
             team_request.team = membership.team

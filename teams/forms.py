@@ -190,8 +190,8 @@ class AuditFilterForm(forms.Form):
         required=False, choices=[("", "Any action"), *Action.choices], label="Action"
     )
     device_id = forms.CharField(required=False, max_length=100, label="Device id")
-    since = DateTimeLocalField(required=False, label="From (UTC)")
-    before = DateTimeLocalField(required=False, label="Until (UTC)")
+    since = DateTimeLocalField(required=False, label="From")
+    before = DateTimeLocalField(required=False, label="Until")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -1,7 +1,6 @@
 """Team pages: the team switcher, members and roles, the credential, and the audit trail."""
 
 from collections.abc import Callable
-from datetime import UTC
 from functools import wraps
 from typing import cast
 
@@ -128,11 +127,16 @@ def member_role(request: TeamRequest, team_slug: str, membership_id: int) -> Htt
     return redirect("teams:members", team_slug=team_slug)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @team_member_required(Role.ADMIN)
 def member_remove(request: TeamRequest, team_slug: str, membership_id: int) -> HttpResponse:
+    """GET asks first (removing acts at once: the person loses the team on their next
+    request); POST removes."""
     membership = get_object_or_404(Membership, pk=membership_id, team=request.team)
     username = membership.user.get_username()
+    if request.method == "GET":
+        context = {"membership": membership, "is_self": membership.user_id == request.user.pk}
+        return render(request, "teams/member_remove.html", context)
     try:
         services.member_remove(membership=membership, origin=Origin.from_request(request))
     except services.TeamRuleError as error:
@@ -220,10 +224,8 @@ def _audit_filters(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters 
     form = AuditFilterForm(request.GET or None)
     if not form.is_bound:
         return form, AuditFilters()
-    # The trail is shown in UTC (see _audit_page), so the time range typed in is UTC too.
-    with timezone.override(UTC):
-        valid = form.is_valid()
-    if not valid:
+    # The range typed in is in the person's time zone, as the page's times are.
+    if not form.is_valid():
         return form, None
     data = form.cleaned_data
     return form, AuditFilters(
@@ -266,10 +268,9 @@ def _audit_page(
         "csv_url": f"{csv_url}?{query}" if query else csv_url,
         "audit_teams": {membership.team_id: membership for membership in memberships},
     }
-    with timezone.override(UTC):  # the page's times are UTC, as its headings say
-        return filtered_list(
-            request, "teams/audit.html", context, status=200 if actions is not None else 400
-        )
+    return filtered_list(
+        request, "teams/audit.html", context, status=200 if actions is not None else 400
+    )
 
 
 def _audit_csv(request: HttpRequest, *, team_id: int | None, filename: str) -> HttpResponseBase:

@@ -126,6 +126,9 @@ class Rule:
 ROUTES: dict[str, Rule] = {
     "accounts:sign_in": Rule("public", ("GET", "POST")),
     "accounts:sign_out": Rule("signed-in", ("POST",)),
+    "accounts:settings": Rule(
+        "signed-in", ("GET", "POST"), data=lambda objects: {"time_zone": "Europe/Lisbon"}
+    ),
     "accounts:password_change": Rule("signed-in", ("GET", "POST")),
     "accounts:password_changed": Rule("signed-in"),
     "accounts:password_reset": Rule(
@@ -155,7 +158,7 @@ ROUTES: dict[str, Rule] = {
         kwargs=team_membership,
         data=lambda objects: {"role": Role.OPERATOR.value},
     ),
-    "teams:member_remove": Rule(Role.ADMIN, ("POST",), kwargs=team_membership),
+    "teams:member_remove": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_membership),
     "teams:credential": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
     "teams:credential_test": Rule(Role.ADMIN, ("POST",), kwargs=team_slug),
     "teams:audit": Rule(Role.ADMIN, kwargs=team_slug),

@@ -36,6 +36,8 @@ from things_api import (
 )
 
 MIN_TIMEOUT_MINUTES = MIN_FEEDBACK_TIMEOUT // timedelta(minutes=1)
+# The specs give no maximum; a year is beyond any device's feedback, and keeps sums bounded.
+MAX_TIMEOUT = timedelta(days=366)
 
 
 def model_errors_to_form(
@@ -48,12 +50,29 @@ def model_errors_to_form(
         form.add_error(field, detail["msg"])
 
 
-class FeedbackTimeoutFields(forms.Form):
-    """The feedback timeout as days, hours and minutes (at least 10 minutes in all)."""
+def _timeout_part(label: str, unit: str, initial: int) -> forms.IntegerField:
+    """One part of the timeout. Each part may hold the whole (90 minutes, 36 hours): only the
+    sum is bounded (MAX_TIMEOUT); the part's own maximum keeps timedelta from overflowing."""
+    most = MAX_TIMEOUT // timedelta(**{unit: 1})
+    return forms.IntegerField(
+        label=label,
+        min_value=0,
+        max_value=most,
+        initial=initial,
+        error_messages={
+            "min_value": f"{label} cannot be negative.",
+            "max_value": f"The feedback timeout can be at most {MAX_TIMEOUT.days} days.",
+        },
+    )
 
-    timeout_days = forms.IntegerField(label="Days", min_value=0, max_value=365, initial=0)
-    timeout_hours = forms.IntegerField(label="Hours", min_value=0, max_value=23, initial=1)
-    timeout_minutes = forms.IntegerField(label="Minutes", min_value=0, max_value=59, initial=0)
+
+class FeedbackTimeoutFields(forms.Form):
+    """The feedback timeout as days, hours and minutes, added up: "1 h 30" and "90 minutes"
+    are the same (at least 10 minutes, at most MAX_TIMEOUT in all)."""
+
+    timeout_days = _timeout_part("Days", "days", 0)
+    timeout_hours = _timeout_part("Hours", "hours", 1)
+    timeout_minutes = _timeout_part("Minutes", "minutes", 0)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -70,6 +89,10 @@ class FeedbackTimeoutFields(forms.Form):
 
     def clean_feedback_timeout(self) -> None:
         timeout = self.feedback_timeout()
+        if timeout is not None and timeout > MAX_TIMEOUT:
+            self.add_error(
+                "timeout_days", f"The feedback timeout can be at most {MAX_TIMEOUT.days} days."
+            )
         if timeout is not None and timeout < MIN_FEEDBACK_TIMEOUT:
             minutes = int(timeout.total_seconds() // 60)
             self.add_error(
@@ -221,18 +244,13 @@ class LoraSendForm(SendForm[NewLoraDownlink]):
         max_length=1000,
         help_text="Sent as hex (payloadHex); base64 and text are converted.",
     )
+    # The bounds are checked in clean_f_port, which says which rule a number breaks; the
+    # browser is told them too (min/max).
     f_port = forms.IntegerField(
         label="fPort",
-        min_value=MIN_F_PORT,
-        max_value=MAX_F_PORT,
         initial=1,
+        widget=forms.NumberInput(attrs={"min": MIN_F_PORT, "max": MAX_F_PORT}),
         help_text=f"LoRaWAN application port, {MIN_F_PORT} to {MAX_F_PORT}.",
-        error_messages={
-            "min_value": f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}; "
-            f"{MIN_F_PORT - 1} is reserved for MAC commands.",
-            "max_value": f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}; "
-            f"{MAX_F_PORT + 1} and above are reserved.",
-        },
     )
     retry_limit = forms.IntegerField(
         label="Retry limit",
@@ -242,6 +260,17 @@ class LoraSendForm(SendForm[NewLoraDownlink]):
         help_text="How often the platform may retry when the device does not acknowledge.",
         error_messages={"min_value": "The retry limit cannot be negative."},
     )
+
+    def clean_f_port(self) -> int:
+        port: int = self.cleaned_data["f_port"]
+        between = f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}"
+        if port < 0:
+            raise forms.ValidationError(f"{between}; a port cannot be negative.")
+        if port < MIN_F_PORT:
+            raise forms.ValidationError(f"{between}; {port} is reserved for MAC commands.")
+        if port > MAX_F_PORT:
+            raise forms.ValidationError(f"{between}; {MAX_F_PORT + 1} and above are reserved.")
+        return port
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -16,7 +16,14 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from core.visible_text import isolated_html
-from things_api import CANCELLED, DONE, KNOWN_STATUSES, LoraDownlink
+from things_api import (
+    CANCELLED,
+    DONE,
+    EXECUTING,
+    KNOWN_STATUSES,
+    LoraDownlink,
+    parse_simple_duration,
+)
 
 if TYPE_CHECKING:
     from downlinks.selectors import DownlinkRow
@@ -59,6 +66,78 @@ def reason_in_words(reason: str | None) -> str:
     if not reason:
         return ""
     return FAILURE_REASONS_IN_WORDS.get(reason, f"The platform reported {reason}.")
+
+
+@register.simple_tag
+def outcome_in_words(downlink: Any, record: Any, events: list[Any]) -> str:
+    """The failure reason in words; for a cancellation, what it means for the device.
+
+    Only a forced cancel is accepted once delivery has started (EXECUTING), so an unforced one
+    from the portal ended it before anything was sent; a forced one, or one that the portal saw
+    EXECUTING first, may have reached the device. A cancellation by another tool is told as
+    what the portal cannot know."""
+    reason = getattr(downlink, "last_failure_reason", None)
+    if reason != CANCELLED:
+        return reason_in_words(reason)
+    seen_executing = any(event.status == EXECUTING for event in events)
+    if record is None or record.cancel_requested_at is None:
+        if seen_executing:
+            return (
+                "Cancelled (not from the portal) while it was being delivered: "
+                "the device may have received it."
+            )
+        return (
+            "Cancelled, not from the portal: if it was already being delivered, "
+            "the device may have received it."
+        )
+    if record.cancel_forced or seen_executing:
+        return (
+            "Cancelled by a forced cancel, possibly while it was being delivered: "
+            "the device may already have received it."
+        )
+    return "Cancelled before delivery started: nothing was sent to the device."
+
+
+# Who saw a status change (StatusEvent.source), in words.
+SOURCES_IN_WORDS = {
+    "send": "the send (the API's answer)",
+    "cancel": "the cancel",
+    "detail": "this page",
+    "list": "a list page",
+    "poller": "status updates",
+    "reconciled": "status updates (finding a create of unknown outcome)",
+}
+
+
+@register.filter
+def source_in_words(source: str) -> str:
+    return SOURCES_IN_WORDS.get(source, source)
+
+
+def _amount(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+@register.filter
+def duration_in_words(value: str) -> str:
+    """ "PT1H30M" as "1 hour 30 minutes"; anything else as it is."""
+    try:
+        duration = parse_simple_duration(str(value))
+    except ValueError:
+        return str(value)
+    hours, rest = divmod(int(duration.total_seconds()) - duration.days * 86_400, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [
+        _amount(number, unit)
+        for number, unit in (
+            (duration.days, "day"),
+            (hours, "hour"),
+            (minutes, "minute"),
+            (seconds, "second"),
+        )
+        if number
+    ]
+    return " ".join(parts) or "0 seconds"
 
 
 @register.simple_tag

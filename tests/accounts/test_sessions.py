@@ -105,7 +105,7 @@ def test_after_the_idle_time_the_next_request_signs_out_with_a_message(
     idle_for(signed_in, settings.SESSION_IDLE_MINUTES * 60 + 1)
     response = signed_in.get("/teams/?page=2")
     assert response.status_code == 302
-    assert response["Location"] == f"{SIGN_IN}?next=%2Fteams%2F%3Fpage%3D2"
+    assert response["Location"] == f"{SIGN_IN}?next=/teams/%3Fpage%3D2"
     assert SESSION_KEY not in signed_in.session
     page = body_of(signed_in.get(response["Location"]))
     assert (
@@ -120,7 +120,7 @@ def test_an_idle_htmx_request_is_sent_to_sign_in_with_hx_redirect(
     idle_for(signed_in, settings.SESSION_IDLE_MINUTES * 60 + 1)
     response = signed_in.get("/teams/", headers={"HX-Request": "true"})
     assert response.status_code == 204
-    assert response["HX-Redirect"] == f"{SIGN_IN}?next=%2Fteams%2F"
+    assert response["HX-Redirect"] == f"{SIGN_IN}?next=/teams/"
     assert SESSION_KEY not in signed_in.session
 
 
@@ -151,3 +151,49 @@ def test_a_request_of_the_persons_own_refreshes_the_activity_time(
 def test_anonymous_requests_are_not_timed(db: None, client: Client) -> None:
     assert client.get(SIGN_IN).status_code == 200
     assert LAST_ACTIVITY_KEY not in client.session
+
+
+# --- Without a session ---------------------------------------------------------------------------
+
+
+def test_a_page_without_a_session_goes_to_sign_in_and_back() -> None:
+    response = Client().get("/teams/?page=2")
+    assert response.status_code == 302
+    assert response["Location"] == f"{SIGN_IN}?next=/teams/%3Fpage%3D2"
+
+
+def test_an_htmx_request_without_a_session_sends_the_browser_to_sign_in_for_its_page() -> None:
+    """The region's own URL is not where the person was: the page in the browser is."""
+    response = Client().get(
+        "/t/lighthouse/lora/?page=abc",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "results",
+            "HX-Current-URL": "http://testserver/t/lighthouse/lora/?device_id=imei%3A1#top",
+        },
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == (
+        f"{SIGN_IN}?next=/t/lighthouse/lora/%3Fdevice_id%3Dimei%253A1"
+    )
+    assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "current_url",
+    ["https://elsewhere.example/t/x/", "http://testserver", "javascript:alert(1)", "", "//x/y"],
+)
+def test_an_htmx_page_elsewhere_is_not_where_sign_in_returns_to(current_url: str) -> None:
+    response = Client().get(
+        "/teams/?page=2", headers={"HX-Request": "true", "HX-Current-URL": current_url}
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == f"{SIGN_IN}?next=/teams/%3Fpage%3D2"
+
+
+def test_signing_out_says_so_on_the_sign_in_page(signed_in: Client) -> None:
+    response = signed_in.post("/accounts/sign-out/")
+    assert response.status_code == 302
+    assert response["Location"] == SIGN_IN
+    assert "You are signed out." in body_of(signed_in.get(SIGN_IN))
+    assert "You are signed out." not in body_of(signed_in.get(SIGN_IN))  # said once

@@ -151,9 +151,10 @@ def test_filter_by_device(team: Team, admin_client: Client) -> None:
     assert "marker-other-device" not in page
 
 
-def test_filter_by_time_range_in_utc(team: Team, admin_client: Client) -> None:
-    """The page shows times in UTC, so the range typed into it is UTC too. (The portal's
-    TIME_ZONE is Europe/Amsterdam, an hour off in January.)"""
+def test_filter_by_time_range_in_the_persons_zone(team: Team, admin_client: Client) -> None:
+    """The range typed in is read in the person's time zone, here the portal's TIME_ZONE,
+    Europe/Amsterdam: an hour ahead of UTC in January, so 01:00-02:00 there is 00:00-01:00
+    UTC. (tests/accounts/test_time_zone.py: a zone of the person's own.)"""
     for at, summary in [
         (datetime(2026, 1, 10, 23, 30, tzinfo=UTC), "marker-before"),
         (datetime(2026, 1, 11, 0, 30, tzinfo=UTC), "marker-inside"),
@@ -163,13 +164,14 @@ def test_filter_by_time_range_in_utc(team: Team, admin_client: Client) -> None:
             note(team, summary)
 
     page = page_of(
-        admin_client, f"/t/{team.slug}/audit/", since="2026-01-11T00:00", before="2026-01-11T01:00"
+        admin_client, f"/t/{team.slug}/audit/", since="2026-01-11T01:00", before="2026-01-11T02:00"
     )
 
     assert "marker-inside" in page
     assert "marker-before" not in page
     assert "marker-at-until" not in page  # "until" is exclusive
-    assert "2026-01-11 00:30:00" in page  # shown in UTC, as the column heading says
+    # Shown in the same zone, with its name; UTC on hover.
+    assert 'title="2026-01-11 00:30:00 UTC">11 Jan 2026 01:30:00 CET</time>' in page
 
 
 @pytest.mark.parametrize(
@@ -302,7 +304,7 @@ def test_the_csv_export_respects_the_filters(team: Team, admin_client: Client) -
     )
     by_time = csv_rows(
         admin_client.get(
-            f"/t/{team.slug}/audit.csv", {"since": "2026-01-11T00:00", "before": "2026-01-11T01:00"}
+            f"/t/{team.slug}/audit.csv", {"since": "2026-01-11T01:00", "before": "2026-01-11T02:00"}
         )
     )
 

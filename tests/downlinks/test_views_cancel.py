@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from audit.models import Action, AuditEntry, Outcome, Phase
@@ -16,6 +17,7 @@ from downlinks.models import CancelState, Downlink, Origin, SendState
 from tests.downlinks.conftest import (
     COLLECTIONS,
     FORMS,
+    TENANT,
     Dashboard,
     banners,
     downlink_id_of,
@@ -94,7 +96,7 @@ def test_an_accepted_cancel_is_pending_until_the_platform_is_done(
     dash.advance(2)  # the simulator processes a cancel 2 s after accepting it
     detail = page_text(dash.viewer.get(dash.url("detail", kind, created["id"])))
     assert "Cancelled" in detail
-    assert "Cancelled before it was delivered." in detail
+    assert "Cancelled before delivery started: nothing was sent to the device." in detail
     assert "waiting for the platform" not in detail
     row = list_row(dash, kind, created["id"])
     assert "Cancellation pending" not in row
@@ -179,6 +181,26 @@ def test_an_executing_downlink_needs_a_forced_cancel(dash: Dashboard, kind: str)
     assert "(forced); waiting for the platform." in detail
     dash.advance(2)
     assert dash.api_get(kind, created["id"])["lastFailureReason"] == "CANCELLED"
+    # What the page says of the end matches the warning given before.
+    detail = page_text(dash.viewer.get(dash.url("detail", kind, created["id"])))
+    assert "the device may already have received it" in detail
+    assert "nothing was sent to the device" not in detail
+    assert "before it was delivered" not in detail
+
+
+def test_a_cancel_from_another_tool_is_told_as_what_the_portal_cannot_know(
+    dash: Dashboard,
+) -> None:
+    created = dash.api_create("lora")
+    token = dash.simulator.token(TENANT)
+    httpx.delete(
+        f"{dash.simulator.url}/lora/downlinks/{created['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).raise_for_status()
+    dash.advance(2)
+    detail = page_text(dash.viewer.get(dash.url("detail", "lora", created["id"])))
+    assert "Cancelled, not from the portal: if it was already being delivered" in detail
 
 
 # --- Audit ----------------------------------------------------------------------------------------

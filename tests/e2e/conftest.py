@@ -47,6 +47,10 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 TENANT = "e2e-tenant"
+# The widths every page must work at: a laptop and a phone (each with a usual height).
+DESKTOP_WIDTH, PHONE_WIDTH = 1366, 390
+HEIGHT_AT = {DESKTOP_WIDTH: 768, PHONE_WIDTH: 844}
+WIDTHS = pytest.mark.parametrize("width", [DESKTOP_WIDTH, PHONE_WIDTH], ids=["laptop", "phone"])
 # Generous, for a busy machine: `expect` polls, and returns as soon as the page is right.
 expect.set_options(timeout=10_000)
 # Reported by the page itself, so a CSP violation is seen even if Chromium logged it otherwise.
@@ -119,20 +123,22 @@ class Portal:
     def team_url(self, path: str = "") -> str:
         return f"{self.url}/t/{self.team.slug}/{path}"
 
-    def new_context(self) -> BrowserContext:
-        context = self.browser.new_context(base_url=self.url)
+    def new_context(self, width: int = DESKTOP_WIDTH) -> BrowserContext:
+        context = self.browser.new_context(
+            base_url=self.url, viewport={"width": width, "height": HEIGHT_AT.get(width, 1080)}
+        )
         context.set_default_timeout(10_000)
         context.add_init_script(CSP_REPORTER)
         context.on("page", self.problems.watch)
         self.contexts.append(context)
         return context
 
-    def signed_in(self, user: User) -> Page:
-        """A new page in a new context, signed in as `user` (the session cookie is put in
-        directly: the sign-in page itself is driven in its own test)."""
+    def signed_in(self, user: User, width: int = DESKTOP_WIDTH) -> Page:
+        """A new page in a new context `width` pixels wide, signed in as `user` (the session
+        cookie is put in directly: the sign-in page itself is driven in its own test)."""
         client = sign_in(Client(), user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        context = self.new_context()
+        context = self.new_context(width)
         context.add_cookies(
             [{"name": cookie.key, "value": cookie.value, "url": self.url, "httpOnly": True}]
         )

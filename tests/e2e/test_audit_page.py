@@ -89,8 +89,8 @@ def test_filters_replace_each_other_and_each_send_is_one_linked_row(
 
     # A reversed range: the error at its field, nothing looked up, the page kept.
     portal.problems.expect_status(400, "/t/e2e/audit/?")
-    page.get_by_label("From (UTC)").fill("2026-01-11T01:00")
-    page.get_by_label("Until (UTC)").fill("2026-01-11T00:00")
+    page.get_by_label("From", exact=True).fill("2026-01-11T01:00")
+    page.get_by_label("Until", exact=True).fill("2026-01-11T00:00")
     assert status_after_click(page, "Filter", r"/t/e2e/audit/\?") == 400
     expect(page.locator("#id_before_error")).to_contain_text("must be after")
     expect(page.locator("#results [role=alert]")).to_contain_text("nothing was looked up")
@@ -100,8 +100,8 @@ def test_filters_replace_each_other_and_each_send_is_one_linked_row(
     assert page.evaluate("window.__marker") == 1, "the 400 wiped the page"
 
     # Without the range, and without the device: one row per send, each linking its downlink.
-    page.get_by_label("From (UTC)").fill("")
-    page.get_by_label("Until (UTC)").fill("")
+    page.get_by_label("From", exact=True).fill("")
+    page.get_by_label("Until", exact=True).fill("")
     filter_by(page, "Device id", "")
     expect(page.locator(ROWS)).to_have_count(2)
     expect(page.locator("#id_before_error")).to_have_count(0)

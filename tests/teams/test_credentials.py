@@ -307,7 +307,7 @@ def test_a_working_credential_connects_and_shows_the_token_expiry(acme: GripTeam
     assert "The access token is valid until" in result
     page = body_of(acme.client.get(acme.page_url))
     assert "none fetched yet" not in page
-    assert re.search(r"valid until \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d", page)
+    assert re.search(r"valid until <time [^>]+>\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \w+</time>", page)
     requests = [
         (entry.method, entry.path, entry.status)
         for entry in acme.simulator.app.request_log.entries()

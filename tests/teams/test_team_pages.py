@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.conf import LazySettings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -53,7 +54,7 @@ def test_the_members_page_lists_members_with_their_roles(acme: Acme) -> None:
     join(make_user("oscar"), acme.team, Role.OPERATOR)
     page = body_of(acme.client.get(acme.url("members")))
     assert "ada <small>(you)</small>" in page
-    assert "Remove oscar" in page
+    assert "Remove oscar…" in page
     oscar = acme.membership("oscar")
     select = page.split(f'id="role-{oscar.pk}-role"')[1].split("</select>")[0]
     assert '<option value="operator" selected>' in select
@@ -120,6 +121,39 @@ def test_removing_a_member(acme: Acme) -> None:
     assert not Membership.objects.filter(pk=oscar.pk).exists()
     assert User.objects.filter(username="oscar").exists()  # out of the team, not deleted
     assert last_entry(Action.MEMBER_REMOVED).target_id == "oscar"
+
+
+def test_removing_asks_first_and_the_question_changes_nothing(acme: Acme) -> None:
+    oscar = join(make_user("oscar"), acme.team, Role.OPERATOR)
+    remove_url = acme.url("member_remove", membership_id=oscar.pk)
+    assert f'href="{remove_url}" role="button"' in body_of(acme.client.get(acme.url("members")))
+    audited = AuditEntry.objects.count()
+    question = acme.client.get(remove_url)
+    assert question.status_code == 200
+    page = body_of(question)
+    assert "Remove oscar from Acme Metering?" in page
+    assert "send or cancel them" in page  # an operator loses more than reading
+    assert f'<form method="post" action="{remove_url}">' in page
+    assert f'href="{acme.url("members")}" role="button" class="secondary">Keep oscar' in page
+    assert Membership.objects.filter(pk=oscar.pk).exists()
+    assert AuditEntry.objects.count() == audited
+
+
+def test_a_link_into_a_team_one_is_not_in_says_what_to_do(
+    acme: Acme, settings: LazySettings
+) -> None:
+    """The same page whether DEBUG is on (make run) or off."""
+    make_team("globex", "Globex")
+    for debug in (False, True):
+        settings.DEBUG = debug
+        for url in ("/t/globex/lora/", "/t/no-such-team/members/"):
+            response = acme.client.get(url)
+            assert response.status_code == 404
+            page = body_of(response)
+            assert "Not one of your teams" in page
+            assert "your username is <strong>ada</strong>" in page
+            assert f'href="{acme.url("team_home")}">Acme Metering</a>' in page
+            assert "Globex" not in page  # whether the team exists is not told
 
 
 def test_the_last_admin_cannot_be_demoted(acme: Acme) -> None:

@@ -10,6 +10,7 @@ from django.test import Client
 
 from downlinks.models import Downlink, StatusEvent
 from downlinks.tasks import poll_all_teams
+from downlinks.templatetags.downlink_tags import SOURCES_IN_WORDS
 from teams.models import Role
 from tests.downlinks.poller import wait_until_done
 from tests.downlinks.poller.conftest import SimulatedTeam
@@ -56,5 +57,5 @@ def test_status_changes_in_the_simulator_reach_the_records_and_the_detail_page(
     )
     assert "Failed: FEEDBACK_TIMEOUT" in page
     assert "No feedback came from the device" in page
-    assert page.count("<td>poller</td>") == 1
+    assert page.count(f"<td>{SOURCES_IN_WORDS['poller']}</td>") == 1
     assert StatusEvent.objects.filter(downlink__in=Downlink.objects.all()).count() == 4

@@ -1,17 +1,23 @@
 """The list's row renderer, pinned: the HTML it writes for a LoRa and an MQTT row, with text
-from the API that must be escaped, made visible and isolated as `|untrusted` does."""
+from the API that must be escaped, made visible and isolated as `|untrusted` does; and
+durations in words."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.template import Context, Template
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from downlinks.models import Downlink
 from downlinks.selectors import DownlinkRow
+from downlinks.templatetags.downlink_tags import duration_in_words
 from teams.models import Team
-from things_api import LoraDownlink, MqttDownlink
+from things_api import LoraDownlink, MqttDownlink, format_simple_duration
 
 LORA_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000001"
 MQTT_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000002"
@@ -88,3 +94,31 @@ def test_a_lora_row_from_elsewhere_for_a_viewer() -> None:
         '  <td class="actions"></td>\n'
         "</tr>\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        ("PT15M", "15 minutes"),
+        ("PT1H30M", "1 hour 30 minutes"),
+        ("PT90M", "1 hour 30 minutes"),
+        ("P1DT1H1M1S", "1 day 1 hour 1 minute 1 second"),
+        ("P2D", "2 days"),
+        ("PT0S", "0 seconds"),
+        ("soon", "soon"),  # not a duration: shown as it came
+    ],
+)
+def test_durations_in_words(duration: str, words: str) -> None:
+    assert duration_in_words(duration) == words
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9999)))
+def test_the_words_add_up_to_the_duration(duration: timedelta) -> None:
+    duration = timedelta(seconds=int(duration.total_seconds()))
+    words = duration_in_words(format_simple_duration(duration)).split()
+    unit_seconds = {"day": 86_400, "hour": 3600, "minute": 60, "second": 1}
+    total = sum(
+        int(number) * unit_seconds[unit.rstrip("s")]
+        for number, unit in zip(words[::2], words[1::2], strict=True)
+    )
+    assert total == duration.total_seconds()
