@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 SIMULATOR_PORT ?= 8001
 
-.PHONY: run test test-all lint typecheck pytest bench install clean
+.PHONY: screenshots run test test-all lint typecheck pytest bench install clean
 
 $(BIN)/python:
 	@PY="$${PYTHON:-$$(scripts/find-python)}" || exit 1; \
@@ -44,6 +44,11 @@ test-all: test
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The README's screenshots: the main pages at a laptop's and a phone's width, from the layout
+# test (which also checks them: nothing wider than the screen, no serious axe finding).
+screenshots: install
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -p no:randomly -q tests/e2e/test_layout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     MEMBER_ROLE_CHANGED = "member_role_changed", "Changed member's role"
     MEMBER_REMOVED = "member_removed", "Removed member"
     CREDENTIAL_CHANGED = "credential_changed", "Changed credential"
+    LORA_PAYLOAD_LIMIT_CHANGED = "lora_payload_limit_changed", "Changed LoRa payload limit"
     CREDENTIAL_TESTED = "credential_tested", "Tested connection"
     ENCRYPTION_KEYS_ROTATED = "encryption_keys_rotated", "Re-encrypted credentials"
     DOWNLINK_SEND = "downlink_send", "Sent downlink"
@@ -69,6 +70,11 @@ _ATTEMPT_WORDS: dict[tuple[str, str], tuple[str, str]] = {
     (Action.DOWNLINK_CANCEL, Outcome.REFUSED): ("Cancel asked", "refused by the API"),
     (Action.DOWNLINK_CANCEL, Outcome.FAILED): ("Cancel asked", "not carried out"),
     (Action.DOWNLINK_CANCEL, Outcome.UNKNOWN): ("Cancel asked", "outcome unknown"),
+}
+# An attempt itself, before what came of it.
+_ASKED: dict[str, str] = {
+    Action.DOWNLINK_SEND: "Send asked",
+    Action.DOWNLINK_CANCEL: "Cancel asked",
 }
 # An outcome that says nothing yet: the attempt's own PENDING, or none recorded at all.
 _NO_OUTCOME = ("", Outcome.PENDING)
@@ -129,6 +135,17 @@ class AuditEntry(models.Model):
         return (
             f"#{self.sequence} {self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
         )
+
+    @property
+    def in_words(self) -> str:
+        """The entry as one line says it: an outcome as what its attempt came to (see
+        attempt_in_words), an attempt as asked, an event with how it went."""
+        if self.phase == Phase.OUTCOME:
+            return attempt_in_words(self.action, self.outcome)
+        label = self.get_action_display()
+        if self.phase == Phase.ATTEMPT:
+            return _ASKED.get(self.action, f"{label} (attempt)")
+        return f"{label} ({self.get_outcome_display().lower()})" if self.outcome else label
 
 
 class ChainHead(models.Model):

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Outcome
 from audit.trail import Origin
+from core.filter_chips import filter_chips
 from core.htmx import filtered_list, page_or_fragment
 from downlinks import selectors, services
 from downlinks.forms import (
@@ -40,10 +41,13 @@ from teams.models import Role
 from things_api import (
     LoraDownlink,
     MqttDownlink,
+    ThingsAuthError,
     ThingsBadRequest,
     ThingsError,
+    ThingsForbidden,
     ThingsNotFound,
     ThingsTimeoutError,
+    ThingsUnauthorized,
 )
 
 UPSTREAM_FAILURES = (ThingsError, NoCredential, DecryptionError)
@@ -51,22 +55,42 @@ UPSTREAM_FAILURES = (ThingsError, NoCredential, DecryptionError)
 SEND_FAILURE_STATUS = {Outcome.REFUSED: 400, Outcome.UNKNOWN: 504, Outcome.FAILED: 502}
 
 
-def upstream_problem(error: Exception) -> tuple[str, int]:
-    """A banner in words, and the status code the page goes out with."""
-    if isinstance(error, NoCredential):
-        return str(error), 503
+# What the team's credential is the cause of: a team admin can do something about it.
+CREDENTIAL_FAILURES = (ThingsAuthError, ThingsUnauthorized, ThingsForbidden)
+
+
+def upstream_problem(error: Exception, request: TeamRequest) -> tuple[str, int]:
+    """A banner in words that say what happened (each kind of failure its own), and the
+    status code the page goes out with. A credential problem says who can fix it: the person
+    themselves if they are a team admin, else the team's admins by name."""
     if isinstance(error, DecryptionError):
         return (
             "The team's stored credential cannot be decrypted with the portal's current keys; "
             "an operator of the portal must fix FIELD_ENCRYPTION_KEYS.",
             503,
         )
+    if isinstance(error, NoCredential):
+        return f"{error} {_who_can_fix_the_credential(request, 'enter one')}", 503
     assert isinstance(error, ThingsError)
-    status = 504 if isinstance(error, ThingsTimeoutError) else 502
-    return (
-        f"The Things API could not be reached or answered with an error. {error.describe()}",
-        status,
-    )
+    text = _with_who_can_fix(error.describe(), error, request)
+    return text, 504 if isinstance(error, ThingsTimeoutError) else 502
+
+
+def _with_who_can_fix(text: str, error: Exception | None, request: TeamRequest) -> str:
+    """`text`, and for a credential the API did not accept, who can fix it."""
+    if isinstance(error, CREDENTIAL_FAILURES):
+        sentence = text if text.endswith((".", "!", "?")) else f"{text}."
+        return f"{sentence} {_who_can_fix_the_credential(request, 'check it')}"
+    return text
+
+
+def _who_can_fix_the_credential(request: TeamRequest, what: str) -> str:
+    if request.membership.allows(Role.ADMIN):
+        return f"You are an admin of this team: {what} on its Credential page."
+    names = request.team.admin_usernames()
+    if not names:
+        return "The team has no admin yet; ask the portal's operators."
+    return f"Ask a team admin to {what}: {', '.join(names)}."
 
 
 def _kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
@@ -91,6 +115,7 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
         "page": None,
         "banner": "",
         "list_columns": list_columns(kind),
+        "chips": filter_chips(form),
         "device_suggestions": [],
         "missing_downlink": None,
         "other_kind": other_kind.value,
@@ -122,15 +147,11 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
             )
             status = 400
         except ThingsBadRequest as error:
-            # The search itself was refused (e.g. an edited or stale page link in the URL): the
-            # request's fault, not an upstream failure.
-            context["banner"] = (
-                f"{error.describe()} If you followed an old or edited link, clear the filters "
-                "and start again."
-            )
+            # The search itself was refused: the request's fault, not an upstream failure.
+            context["banner"] = _refused_search(form, error)
             status = 400
         except UPSTREAM_FAILURES as error:
-            context["banner"], status = upstream_problem(error)
+            context["banner"], status = upstream_problem(error, request)
         else:
             rows = context["page"].rows
             services.downlinks_observe(
@@ -146,6 +167,21 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
     context["base_query"] = query.urlencode()
     context["sort"] = form.sort_column
     return filtered_list(request, "downlinks/list.html", context, status=status)
+
+
+def _refused_search(form: DownlinkFilterForm, error: ThingsBadRequest) -> str:
+    """A search the API refused, in words. Only a request with a page link (a cursor) is
+    blamed on an old or edited link; filters just typed are named, with the API's reason."""
+    if form.cleaned_data["cursor"]:
+        return (
+            f"{error.describe()} If you followed an old or edited link, clear the filters "
+            "and start again."
+        )
+    reason = error.problem.summary() if error.problem is not None else ""
+    refused = f"The Things API refused to search for {form.search_in_words()}"
+    if not reason:
+        return f"{refused} (HTTP {error.status_code})."
+    return f"{refused}: {reason}" + ("" if reason.endswith((".", "!", "?")) else ".")
 
 
 def _device_suggestions(
@@ -202,7 +238,7 @@ def downlink_detail(
     try:
         downlink = _fetch_or_404(request, kind, downlink_id)
     except UPSTREAM_FAILURES as error:
-        context["banner"], status = upstream_problem(error)
+        context["banner"], status = upstream_problem(error, request)
         if isinstance(error, ThingsError):  # a missing credential does not come back by itself
             context["outage"] = LiveOutage.continued(request.GET)
     # Read after the API answered, so an observation the poller recorded meanwhile is in it.
@@ -239,7 +275,7 @@ def downlink_raw(
     try:
         downlink = _fetch_or_404(request, kind, downlink_id)
     except UPSTREAM_FAILURES as error:
-        context["banner"], status = upstream_problem(error)
+        context["banner"], status = upstream_problem(error, request)
     else:
         context["raw_json"] = json.dumps(downlink.raw, indent=2, sort_keys=True)
     return page_or_fragment(request, "downlinks/raw.html", context, fragment="raw", status=status)
@@ -255,7 +291,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
     context: dict[str, Any] = {**_kind_context(request, kind), "banner": "", "cloned_from": None}
     status = 200
     if request.method == "POST":
-        form = form_class(request.POST)
+        form = form_class(request.POST, lora_payload_limit=request.team.lora_payload_limit)
         new = form.new_downlink()
         if new is None:
             status = 400
@@ -290,7 +326,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                 return redirect(_attempt_url(team_slug, kind, result.record.pk))
             else:
                 # Certainly not created: the form again, as filled in, under a new key.
-                context["banner"] = result.message
+                context["banner"] = _with_who_can_fix(result.message, result.error, request)
                 context["outcome"] = result.outcome
                 status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
                 form = form.with_fresh_key()
@@ -304,7 +340,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
             except ValueError:
                 raise Http404("No such downlink to clone.") from None
             except UPSTREAM_FAILURES as error:
-                context["banner"], status = upstream_problem(error)
+                context["banner"], status = upstream_problem(error, request)
             else:
                 initial = form_class.initial_from(source.raw)
                 context["cloned_from"] = source
@@ -316,7 +352,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                 raise Http404("No such send attempt.")
             initial = form_class.initial_from(attempt.record.request_body)
             context["resent_from"] = attempt.record
-        form = form_class(initial=initial)
+        form = form_class(initial=initial, lora_payload_limit=request.team.lora_payload_limit)
     context["form"] = form
     return render(request, "downlinks/send.html", context, status=status)
 
@@ -395,7 +431,7 @@ def downlink_send_preview(request: TeamRequest, team_slug: str, kind: str) -> Ht
 
     Calls nothing but the form; the API is not involved.
     """
-    form = send_form_class(kind)(request.POST)
+    form = send_form_class(kind)(request.POST, lora_payload_limit=request.team.lora_payload_limit)
     form.is_valid()
     payload = form.cleaned_data.get("payload_bytes") if hasattr(form, "cleaned_data") else None
     context = {
@@ -421,7 +457,7 @@ def downlink_cancel(
     try:
         downlink = _fetch_or_404(request, kind, downlink_id)
     except UPSTREAM_FAILURES as error:
-        context["banner"], status = upstream_problem(error)
+        context["banner"], status = upstream_problem(error, request)
         context["downlink_id"] = downlink_id
         return render(request, "downlinks/cancel.html", context, status=status)
     context["downlink"] = downlink
@@ -439,7 +475,7 @@ def downlink_cancel(
             origin=Origin.from_request(request),
         )
     except UPSTREAM_FAILURES as error:
-        context["banner"], status = upstream_problem(error)
+        context["banner"], status = upstream_problem(error, request)
         return render(request, "downlinks/cancel.html", context, status=status)
     if result.accepted:
         messages.success(request, result.message)
@@ -462,7 +498,7 @@ def downlink_cancel(
         )
     if result.outcome != Outcome.REFUSED:
         # The API could not be asked: an upstream failure (502/504), not a refusal.
-        context["banner"] = result.message
+        context["banner"] = _with_who_can_fix(result.message, result.error, request)
         timed_out = isinstance(result.error, ThingsTimeoutError)
         return render(request, "downlinks/cancel.html", context, status=504 if timed_out else 502)
     context["refusal"] = result.message

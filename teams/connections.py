@@ -38,9 +38,7 @@ class NoCredential(Exception):
     """The team has no Things credential yet."""
 
     def __init__(self, team: Team) -> None:
-        super().__init__(
-            f"{team.name} has no Things API credential yet; a team admin can enter one."
-        )
+        super().__init__(f"{team.name} has no Things API credential yet.")
 
 
 _clients: dict[int, tuple[int, ThingsClient]] = {}

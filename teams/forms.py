@@ -1,13 +1,24 @@
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.forms import BoundField
 
 from audit.models import Action
 from core.form_fields import DateTimeLocalField, require_later
 from teams.connections import outbound_policy
-from teams.models import AuthKind, Membership, Role, ThingsCredential
+from teams.models import (
+    LORA_PAYLOAD_LIMIT_DEFAULT,
+    LORA_PAYLOAD_LIMIT_MAX,
+    LORA_PAYLOAD_LIMIT_MIN,
+    AuthKind,
+    Membership,
+    Role,
+    Team,
+    ThingsCredential,
+)
 
 
 class MemberAddForm(forms.Form):
@@ -50,12 +61,24 @@ def secret_field(label: str, *, keeps: str) -> forms.CharField:
     )
 
 
+GRIP_FIELDS = ("tenant_id", "client_id", "client_secret", "token_url", "audience")
+TOKEN_FIELDS = ("static_token",)
+
+
 class CredentialForm(forms.Form):
     """The team's Things credential. Secrets are write-only: the fields start empty, and
-    leaving one empty keeps the stored secret."""
+    leaving one empty keeps the stored secret.
+
+    Each kind of credential has its own fields (`FIELDS_OF_KIND`); the page shows only the
+    chosen kind's (static js/depends-on.js, from `laid_out`), and the form ignores the other
+    kind's, so what is stored is the same with or without JavaScript."""
 
     # What the form shows of a stored credential: all but its secret.
     STORED_FIELDS = ("api_url", "auth_kind", "tenant_id", "client_id", "token_url", "audience")
+    FIELDS_OF_KIND: Mapping[str, tuple[str, ...]] = {
+        AuthKind.CLIENT_CREDENTIALS: GRIP_FIELDS,
+        AuthKind.STATIC_TOKEN: TOKEN_FIELDS,
+    }
 
     api_url = forms.URLField(label="Things API URL", max_length=200)
     auth_kind = forms.ChoiceField(
@@ -128,9 +151,24 @@ class CredentialForm(forms.Form):
     def save_anyway(self) -> bool:
         return bool(self.cleaned_data.get("save_anyway"))
 
+    def laid_out(self) -> list[tuple[BoundField, str]]:
+        """Each field, with the choice it applies to ("auth_kind=static_token"; "" for every
+        choice), for the page's `data-shown-when`."""
+        kind_of = {name: kind for kind, names in self.FIELDS_OF_KIND.items() for name in names}
+        return [
+            (field, f"auth_kind={kind_of[field.name]}" if field.name in kind_of else "")
+            for field in self
+        ]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind = cleaned.get("auth_kind")
+        # The other kind's fields do not apply: whatever was posted in them is dropped.
+        for other, names in self.FIELDS_OF_KIND.items():
+            if kind in AuthKind.values and other != kind:
+                for name in names:
+                    self.errors.pop(name, None)
+                    cleaned[name] = ""
         has_stored_secret = (
             self.credential is not None
             and self.credential.auth_kind == kind
@@ -182,6 +220,41 @@ class CredentialForm(forms.Form):
         )
         value: str = self.cleaned_data.get(name) or ""
         return value or None
+
+
+class LoraPayloadLimitForm(forms.Form):
+    """The team's LoRa payload limit, a form of its own on the credential page (its fields
+    carry the prefix "limit", which tells its POST apart from the credential form's)."""
+
+    prefix = "limit"
+
+    lora_payload_limit = forms.IntegerField(
+        label="LoRa payload limit (bytes)",
+        min_value=LORA_PAYLOAD_LIMIT_MIN,
+        max_value=LORA_PAYLOAD_LIMIT_MAX,
+        widget=forms.NumberInput(
+            attrs={"min": LORA_PAYLOAD_LIMIT_MIN, "max": LORA_PAYLOAD_LIMIT_MAX}
+        ),
+        help_text=(
+            f"The LoRa send form refuses a longer payload. KPN's network takes "
+            f"{LORA_PAYLOAD_LIMIT_DEFAULT} bytes at every data rate (the default); LoRaWAN "
+            f"carries at most {LORA_PAYLOAD_LIMIT_MAX}, at its fastest data rate."
+        ),
+        error_messages={
+            "min_value": f"The limit must be at least {LORA_PAYLOAD_LIMIT_MIN} byte.",
+            "max_value": f"The limit can be at most {LORA_PAYLOAD_LIMIT_MAX} bytes: LoRaWAN "
+            "carries no more.",
+        },
+    )
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"lora_payload_limit": team.lora_payload_limit})
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def is_posted(cls, data: Mapping[str, Any]) -> bool:
+        """Whether a POST to the credential page is this form's."""
+        return f"{cls.prefix}-lora_payload_limit" in data
 
 
 class AuditFilterForm(forms.Form):

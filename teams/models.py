@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from teams import crypto
@@ -16,6 +17,12 @@ class Role(models.TextChoices):
 
 ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
+# How many bytes a team's LoRa payloads may have. LoRaWAN carries at most 242 at its fastest
+# data rate; KPN's network takes 51 at every data rate, so 51 is safe wherever a device is.
+LORA_PAYLOAD_LIMIT_DEFAULT = 51
+LORA_PAYLOAD_LIMIT_MIN = 1
+LORA_PAYLOAD_LIMIT_MAX = 242
+
 
 class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
@@ -24,12 +31,36 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
+    lora_payload_limit = models.PositiveSmallIntegerField(
+        "LoRa payload limit",
+        default=LORA_PAYLOAD_LIMIT_DEFAULT,
+        validators=[
+            MinValueValidator(LORA_PAYLOAD_LIMIT_MIN),
+            MaxValueValidator(LORA_PAYLOAD_LIMIT_MAX),
+        ],
+        help_text="The most bytes a LoRa payload sent from the portal may have.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    lora_payload_limit__gte=LORA_PAYLOAD_LIMIT_MIN,
+                    lora_payload_limit__lte=LORA_PAYLOAD_LIMIT_MAX,
+                ),
+                name="lora_payload_limit_in_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def admin_usernames(self) -> list[str]:
+        """Who can change the team's members and credential (for "ask …" in messages)."""
+        return sorted(
+            self.memberships.filter(role=Role.ADMIN).values_list("user__username", flat=True)
+        )
 
 
 class Membership(models.Model):

@@ -10,7 +10,15 @@ from django.db import transaction
 from audit.models import Action, Outcome
 from audit.trail import Origin, TeamRef, record
 from teams import connections, crypto
-from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
+from teams.models import (
+    LORA_PAYLOAD_LIMIT_MAX,
+    LORA_PAYLOAD_LIMIT_MIN,
+    AuthKind,
+    Membership,
+    Role,
+    Team,
+    ThingsCredential,
+)
 
 
 class TeamRuleError(Exception):
@@ -143,6 +151,33 @@ def member_remove(*, membership: Membership, origin: Origin) -> None:
             summary=f"Removed {username}",
             team=team_ref(team),
         )
+
+
+def lora_payload_limit_set(*, team: Team, limit: int, origin: Origin) -> Team:
+    """Set how many bytes the team's LoRa payloads may have; audited when it changes."""
+    if not LORA_PAYLOAD_LIMIT_MIN <= limit <= LORA_PAYLOAD_LIMIT_MAX:
+        raise TeamRuleError(
+            f"The LoRa payload limit must be between {LORA_PAYLOAD_LIMIT_MIN} and "
+            f"{LORA_PAYLOAD_LIMIT_MAX} bytes (LoRaWAN carries at most {LORA_PAYLOAD_LIMIT_MAX})."
+        )
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        previous = team.lora_payload_limit
+        if previous == limit:
+            return team
+        team.lora_payload_limit = limit
+        team.save(update_fields=["lora_payload_limit"])
+        record(
+            Action.LORA_PAYLOAD_LIMIT_CHANGED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="team",
+            target_id=team.slug,
+            asked={"from": previous, "to": limit},
+            summary=f"LoRa payload limit: {previous} → {limit} bytes",
+            team=team_ref(team),
+        )
+    return team
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.export import csv_lines
 from audit.selectors import AuditFilters, audit_action_page, audit_entries
 from audit.trail import Origin
+from core.filter_chips import filter_chips
 from core.htmx import filtered_list
 from teams import connections, services
 from teams.access import (
@@ -28,6 +29,7 @@ from teams.forms import (
     AuditFilterForm,
     CredentialForm,
     DeviceFinderForm,
+    LoraPayloadLimitForm,
     MemberAddForm,
     MemberRoleForm,
 )
@@ -152,8 +154,28 @@ def member_remove(request: TeamRequest, team_slug: str, membership_id: int) -> H
 @require_http_methods(["GET", "POST"])
 @team_member_required(Role.ADMIN)
 def credential(request: TeamRequest, team_slug: str) -> HttpResponse:
+    """The credential, and the team's LoRa payload limit: two forms, each posted here."""
     stored = ThingsCredential.objects.filter(team=request.team).first()
-    if request.method == "POST":
+    limit_form = LoraPayloadLimitForm(team=request.team)
+    if request.method == "POST" and LoraPayloadLimitForm.is_posted(request.POST):
+        limit_form = LoraPayloadLimitForm(request.POST, team=request.team)
+        if limit_form.is_valid():
+            try:
+                team = services.lora_payload_limit_set(
+                    team=request.team,
+                    limit=limit_form.cleaned_data["lora_payload_limit"],
+                    origin=Origin.from_request(request),
+                )
+            except services.TeamRuleError as error:
+                limit_form.add_error("lora_payload_limit", str(error))
+            else:
+                messages.success(
+                    request, f"The LoRa payload limit is {team.lora_payload_limit} bytes."
+                )
+                return redirect("teams:credential", team_slug=team_slug)
+        form = CredentialForm(credential=stored)
+        status = 400
+    elif request.method == "POST":
         form = CredentialForm(request.POST, credential=stored)
         if form.is_valid():
             data = services.CredentialInput(
@@ -198,6 +220,7 @@ def credential(request: TeamRequest, team_slug: str) -> HttpResponse:
         status = 200
     context = {
         "form": form,
+        "limit_form": limit_form,
         "credential": stored,
         "token_expires_at": connections.token_expiry(stored) if stored else None,
     }
@@ -267,6 +290,7 @@ def _audit_page(
         "query": query,
         "csv_url": f"{csv_url}?{query}" if query else csv_url,
         "audit_teams": {membership.team_id: membership for membership in memberships},
+        "chips": filter_chips(form),
     }
     return filtered_list(
         request, "teams/audit.html", context, status=200 if actions is not None else 400

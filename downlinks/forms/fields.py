@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from downlinks.models import Kind
 from things_api import DEVICE_ID_FORMATS_IN_WORDS, device_id_format
+
+# A device id of each kind, as the placeholder of its send form: LoRa devices are known by
+# their DevEUI, MQTT devices by their IMEI.
+DEVICE_ID_EXAMPLES: Final[dict[str, str]] = {
+    Kind.LORA: "deveui:ea8fa35e2cf3489f",
+    Kind.MQTT: "imei:350266800610993",
+}
 
 
 def validate_device_id(value: str) -> None:
@@ -16,12 +24,15 @@ def validate_device_id(value: str) -> None:
 
 
 class DeviceIdField(forms.CharField):
+    """A device id in one of the API's formats; with `kind`, an example of that kind's ids
+    as the placeholder."""
+
     default_validators = [validate_device_id]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, kind: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 100)
         kwargs.setdefault("label", "Device id")
         super().__init__(**kwargs)
-        self.widget.attrs.update(
-            {"autocomplete": "off", "spellcheck": "false", "placeholder": "imei:350266800610993"}
-        )
+        self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+        if kind is not None:
+            self.widget.attrs["placeholder"] = DEVICE_ID_EXAMPLES[kind]

@@ -3,12 +3,14 @@ statuses, failure reasons and device id formats to filter by are the API package
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from core.form_fields import DateTimeLocalField, require_later
 from downlinks.models import Kind
@@ -29,8 +31,8 @@ from things_api import (
 
 PAGE_SIZES = (10, 25, 50, 100)
 
-# Sortable columns: the name in our URL → the API's field, per kind.
-SORT_COLUMNS: dict[str, dict[str, str]] = {
+# The list's columns: the name in our URL → the API's field the column shows, per kind.
+COLUMN_FIELDS: dict[str, dict[str, str]] = {
     Kind.LORA: {
         "device": "deviceId",
         "status": "status",
@@ -49,7 +51,16 @@ SORT_COLUMNS: dict[str, dict[str, str]] = {
         "modified": "modifiedAt",
     },
 }
+# The columns a list can be sorted by: those of a top-level field of the downlink. Neither spec
+# says which fields a search sorts by; a message's fields (payload, fPort, topic) are not offered,
+# since an API that ignores such a key leaves the rows in created order under a header that
+# claims otherwise.
+SORT_COLUMNS: dict[str, dict[str, str]] = {
+    kind: {column: field for column, field in fields.items() if "." not in field}
+    for kind, fields in COLUMN_FIELDS.items()
+}
 DEFAULT_SORT = "-created"
+DEFAULT_ORDER_IN_WORDS = "newest first"
 COLUMN_LABELS = {
     "device": "Device",
     "status": "Status",
@@ -62,8 +73,69 @@ COLUMN_LABELS = {
 }
 
 
-def list_columns(kind: str) -> list[tuple[str, str]]:
-    return [(column, COLUMN_LABELS[column]) for column in SORT_COLUMNS[kind]]
+class ListColumn(NamedTuple):
+    name: str
+    label: str
+    sortable: bool
+
+
+def list_columns(kind: str) -> list[ListColumn]:
+    return [
+        ListColumn(column, COLUMN_LABELS[column], column in SORT_COLUMNS[kind])
+        for column in COLUMN_FIELDS[kind]
+    ]
+
+
+def unsortable_column(kind: str, value: str) -> str | None:
+    """The column an old link's sort names (by our name or the API's field) that the list no
+    longer sorts by, or None."""
+    name = value.removeprefix("-")
+    for column, field in COLUMN_FIELDS[kind].items():
+        if name in (column, field) and column not in SORT_COLUMNS[kind]:
+            return column
+    return None
+
+
+class SuggestingTextInput(forms.TextInput):
+    """A text input that offers known values (a <datalist>) and takes any text."""
+
+    def __init__(self, suggestions: tuple[str, ...], attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.suggestions = suggestions
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        list_id = f"{(attrs or {}).get('id') or name}_suggestions"
+        html = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join(
+            "", '<option value="{}"></option>', ((value,) for value in self.suggestions)
+        )
+        return format_html('{}<datalist id="{}">{}</datalist>', html, list_id, options)
+
+
+def status_field(kind: str) -> forms.Field:
+    """The LoRa spec makes the status filter an enum: exactly its values are offered. The MQTT
+    spec leaves it an open string (no pattern, no length): the known statuses are suggested,
+    and any other text is passed on to the API as it is."""
+    if kind == Kind.LORA:
+        return forms.ChoiceField(
+            required=False,
+            label="Status",
+            choices=[("", "Any status"), *[(status, status) for status in STATUS_ORDER]],
+        )
+    return forms.CharField(
+        required=False,
+        label="Status",
+        widget=SuggestingTextInput(
+            STATUS_ORDER,
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "Any status"},
+        ),
+    )
 
 
 def outcome_choices(kind: str) -> list[tuple[str, str]]:
@@ -94,11 +166,7 @@ class DownlinkFilterForm(forms.Form):
             }
         ),
     )
-    status = forms.ChoiceField(
-        required=False,
-        label="Status",
-        choices=[("", "Any status"), *[(status, status) for status in STATUS_ORDER]],
-    )
+    status = status_field(Kind.LORA)  # per kind: see __init__
     outcome = forms.ChoiceField(required=False, label="Outcome")
     created_since = DateTimeLocalField(required=False, label="Created from")
     created_before = DateTimeLocalField(required=False, label="Created before")
@@ -120,6 +188,11 @@ class DownlinkFilterForm(forms.Form):
         self.kind = kind
         # What a bare EUI or IMEI in the device field most likely means (see clean_device).
         self.device_suggestions: tuple[str, ...] = ()
+        # An old link's sort by a column the list no longer sorts by (see clean_sort), and
+        # whether its page link was dropped with it.
+        self.unsorted_column: str | None = None
+        self.dropped_cursor = False
+        self.fields["status"] = status_field(kind)
         self.fields["outcome"].choices = outcome_choices(kind)  # type: ignore[attr-defined]
         self.fields["limit"].initial = settings.THINGS_PAGE_SIZE
         if self.is_bound and not self.data.get("limit"):
@@ -141,13 +214,22 @@ class DownlinkFilterForm(forms.Form):
         return value
 
     def clean_sort(self) -> str:
+        """A sort by a column the list once offered (an old link) is not refused but left out,
+        and said so (`sort_note`); anything else that is not a sortable column is refused."""
         value: str = self.cleaned_data.get("sort") or DEFAULT_SORT
-        if value.removeprefix("-") not in SORT_COLUMNS[self.kind]:
-            raise ValidationError("Sort by one of the list's columns.")
-        return value
+        if value.removeprefix("-") in SORT_COLUMNS[self.kind]:
+            return value
+        self.unsorted_column = unsortable_column(self.kind, value)
+        if self.unsorted_column is not None:
+            return DEFAULT_SORT
+        raise ValidationError("Sort by one of the list's columns.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.unsorted_column is not None and cleaned.get("cursor"):
+            # The page link continues the old order; this order starts from its first page.
+            cleaned["cursor"] = ""
+            self.dropped_cursor = True
         for since, before in (
             ("created_since", "created_before"),
             ("modified_since", "modified_before"),
@@ -171,6 +253,41 @@ class DownlinkFilterForm(forms.Form):
     @property
     def sort_column(self) -> str:
         return self.cleaned_data.get("sort", DEFAULT_SORT) if self.is_valid() else DEFAULT_SORT
+
+    @property
+    def sort_note(self) -> str:
+        """Why the list is not in the order its URL asks for ("" when it is)."""
+        if self.unsorted_column is None:
+            return ""
+        start = ", from the first page" if self.dropped_cursor else ""
+        return (
+            f"This list cannot be sorted by {COLUMN_LABELS[self.unsorted_column]}: it is a field "
+            f"of the message, which the Things API may not sort by. Shown "
+            f"{DEFAULT_ORDER_IN_WORDS}{start}."
+        )
+
+    def search_in_words(self) -> str:
+        """What the search asks for, as a person would say it ("downlinks with status
+        “QUEUED”, newest first"); only call on a valid form."""
+        data = self.cleaned_data
+        parts = []
+        if data["device"]:
+            parts.append(f"device id “{data['device']}”")
+        if data["status"]:
+            parts.append(f"status “{data['status']}”")
+        if data["outcome"]:
+            label = dict(self.fields["outcome"].choices)[data["outcome"]]  # type: ignore[attr-defined]
+            parts.append(f"outcome “{label}”")
+        for name in ("created_since", "created_before", "modified_since", "modified_before"):
+            if data[name] is not None:
+                parts.append(f"{str(self.fields[name].label).lower()} {self.data[name]}")
+        column = data["sort"]
+        if column == DEFAULT_SORT:
+            order = DEFAULT_ORDER_IN_WORDS
+        else:
+            label = COLUMN_LABELS[column.removeprefix("-")]
+            order = f"sorted by {label}" + (" (descending)" if column.startswith("-") else "")
+        return f"downlinks{' with ' + ' and '.join(parts) if parts else ''}, {order}"
 
     def search_filters(self) -> SearchFilters:
         """What to ask the API; only call on a valid form."""

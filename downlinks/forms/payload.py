@@ -20,18 +20,23 @@ class PayloadFormat:
     CHOICES = ((HEX, "Hex"), (BASE64, "Base64"), (TEXT, "Text (UTF-8)"))
 
 
-def payload_bytes(value: str, payload_format: str) -> bytes:
-    """The bytes a payload field means, or a ValidationError that says why not, in words."""
+def payload_bytes(value: str, payload_format: str, *, allow_empty: bool = False) -> bytes:
+    """The bytes a payload field means, or a ValidationError that says why not, in words.
+
+    Hex or base64 with nothing in it (only separators, a bare "0x") is refused, unless
+    `allow_empty`: then it is no bytes, as empty text is."""
     if payload_format == PayloadFormat.TEXT:
         return value.encode("utf-8")
     if payload_format == PayloadFormat.BASE64:
-        return _base64_bytes(value)
-    return _hex_bytes(value)
+        return _base64_bytes(value, allow_empty=allow_empty)
+    return _hex_bytes(value, allow_empty=allow_empty)
 
 
-def _base64_bytes(value: str) -> bytes:
+def _base64_bytes(value: str, *, allow_empty: bool) -> bytes:
     compact = "".join(value.split())
     if not compact:
+        if allow_empty:
+            return b""
         raise ValidationError("Enter the payload.")
     if not is_base64(compact):
         raise ValidationError(_why_not_base64(compact))
@@ -53,11 +58,13 @@ def _why_not_base64(compact: str) -> str:
     return "This is not valid base64: the padding is wrong."
 
 
-def _hex_bytes(value: str) -> bytes:
+def _hex_bytes(value: str, *, allow_empty: bool) -> bytes:
     compact = HEX_SEPARATORS.sub("", value)
     if compact.lower().startswith("0x"):
         compact = compact[2:]
     if not compact:
+        if allow_empty:
+            return b""
         raise ValidationError("Enter the payload.")
     bad = sorted({char for char in compact if char not in HEX_DIGITS})
     if bad:

@@ -4,7 +4,7 @@ The send forms check every rule of the specs and say in words what is wrong with
 only when they are valid is a create model (`NewLoraDownlink` / `NewMqttDownlink`) built, and
 only that is ever sent. The service layer's models are the final gate: what they refuse is
 put on the field it concerns. The limits the forms check (fPort, retry limit, feedback
-timeout) are the API package's.
+timeout) are the API package's; the LoRa payload's is the team's (`Team.lora_payload_limit`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from uuid import uuid4
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms import BoundField
 from pydantic import BaseModel
 from pydantic import ValidationError as ModelValidationError
 
 from downlinks.forms.fields import DeviceIdField
 from downlinks.forms.payload import PayloadFormat, payload_bytes
 from downlinks.models import Kind
+from teams.models import LORA_PAYLOAD_LIMIT_DEFAULT, LORA_PAYLOAD_LIMIT_MAX
 from things_api import (
     KNOWN_MQTT_QOS,
     MAX_F_PORT,
@@ -129,10 +131,18 @@ class SendForm[New: BaseModel](FeedbackTimeoutFields):
     (`create_model`), what of the model comes from its own fields (`create_fields`), where
     the model's complaints about those go (`model_error_fields`: a prefix of the complaint's
     location → the form field), and how its fields are filled in from a body
-    (`message_initial`)."""
+    (`message_initial`).
+
+    A field that applies to one choice of another field only is named in `shown_when` (the
+    field → the other field and that choice): the page hides it while another is chosen
+    (static js/depends-on.js, from `laid_out`), and the form then ignores what it holds.
+    The confirmations (`confirmations`) are drawn where they are asked for, not with the
+    other fields."""
 
     create_model: type[New]
     model_error_fields: dict[str, str]
+    shown_when: ClassVar[Mapping[str, tuple[str, str]]] = {}
+    confirmations: ClassVar[tuple[str, ...]] = ("send_anyway",)
 
     device_id = DeviceIdField()
     dry_run = forms.BooleanField(
@@ -154,13 +164,41 @@ class SendForm[New: BaseModel](FeedbackTimeoutFields):
         help_text="Nothing is sent unless this is ticked; the audit trail records that it was.",
     )
 
+    def __init__(
+        self, *args: Any, lora_payload_limit: int = LORA_PAYLOAD_LIMIT_DEFAULT, **kwargs: Any
+    ) -> None:
+        """`lora_payload_limit`: the team's, in bytes. Only the LoRa form reads it; the views
+        build either kind's form alike."""
+        super().__init__(*args, **kwargs)
+        self.lora_payload_limit = lora_payload_limit
+
+    def laid_out(self) -> list[tuple[BoundField, str]]:
+        """The visible fields but the confirmations, in order, each with the choice it
+        applies to ("message_type=binary"; "" for every choice), for `data-shown-when`."""
+        conditions = {
+            name: f"{other}={choice}" for name, (other, choice) in self.shown_when.items()
+        }
+        return [
+            (field, conditions.get(field.name, ""))
+            for field in self.visible_fields()
+            if field.name not in self.confirmations
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, (other, choice) in self.shown_when.items():
+            if cleaned.get(other) != choice:  # it does not apply: whatever it holds is ignored
+                self.errors.pop(name, None)
+                cleaned.pop(name, None)
+        return cleaned
+
     def with_fresh_key(self) -> Self:
         """The same form as the person filled it in, with a new one-time key: for sending
         again after an attempt that certainly created nothing."""
         data = self.data.copy()  # type: ignore[attr-defined]
         data["submission_key"] = uuid4().hex
         data.pop("send_anyway", None)
-        return type(self)(data)
+        return type(self)(data, lora_payload_limit=self.lora_payload_limit)
 
     def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The create model's fields that only this kind has (its message, …)."""
@@ -234,6 +272,7 @@ class LoraSendForm(SendForm[NewLoraDownlink]):
         "retry_limit": "retry_limit",
     }
     field_order = send_field_order("payload_format", "payload", "f_port", "retry_limit")
+    device_id = DeviceIdField(kind=Kind.LORA)
     payload_format = forms.ChoiceField(
         label="Payload entered as", choices=PayloadFormat.CHOICES, initial=PayloadFormat.HEX
     )
@@ -261,6 +300,13 @@ class LoraSendForm(SendForm[NewLoraDownlink]):
         error_messages={"min_value": "The retry limit cannot be negative."},
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["payload"].help_text = (
+            "Sent as hex (payloadHex); base64 and text are converted. At most "
+            f"{self.lora_payload_limit} bytes, this team's LoRa payload limit."
+        )
+
     def clean_f_port(self) -> int:
         port: int = self.cleaned_data["f_port"]
         between = f"fPort must be between {MIN_F_PORT} and {MAX_F_PORT}"
@@ -282,9 +328,20 @@ class LoraSendForm(SendForm[NewLoraDownlink]):
             except ValidationError as error:
                 self.add_error("payload", error)
             else:
-                if not cleaned["payload_bytes"]:
+                size = len(cleaned["payload_bytes"])
+                if not size:
                     self.add_error("payload", "Enter the payload: it cannot be empty.")
+                elif size > self.lora_payload_limit:
+                    self.add_error("payload", self.over_the_limit(size))
         return cleaned
+
+    def over_the_limit(self, size: int) -> str:
+        return (
+            f"This payload is {size} bytes, more than this team's LoRa payload limit of "
+            f"{self.lora_payload_limit} bytes. A team admin sets the limit (up to "
+            f"{LORA_PAYLOAD_LIMIT_MAX} bytes, what LoRaWAN carries) on the team's "
+            "Credential page."
+        )
 
     def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -308,8 +365,17 @@ class MqttMessageType:
     CHOICES = ((TEXT, "Text"), (BINARY, "Binary"))
 
 
+SEND_EMPTY_LABEL = "Send an empty message"
+
+
 class MqttSendForm(SendForm[NewMqttDownlink]):
+    """The MQTT send form. The spec allows a message without payload (empty text, or base64
+    of no bytes); one is sent only with "Send an empty message" ticked, which the form asks
+    for when the payload is empty (`empty_message`)."""
+
     create_model = NewMqttDownlink
+    shown_when = {"payload_format": ("message_type", MqttMessageType.BINARY)}
+    confirmations = ("send_anyway", "send_empty")
     model_error_fields = {
         "message.text.topic": "topic",
         "message.binary.topic": "topic",
@@ -320,6 +386,7 @@ class MqttSendForm(SendForm[NewMqttDownlink]):
     field_order = send_field_order(
         "message_type", "payload_format", "payload", "topic", "content_type", "qos"
     )
+    device_id = DeviceIdField(kind=Kind.MQTT)
     message_type = forms.ChoiceField(
         label="Message type",
         choices=MqttMessageType.CHOICES,
@@ -333,11 +400,19 @@ class MqttSendForm(SendForm[NewMqttDownlink]):
         required=False,
         help_text="Only for binary messages: sent as base64; hex and text are converted.",
     )
+    # Not required: an empty one is asked about (send_empty) rather than refused outright.
     payload = forms.CharField(
         label="Payload",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         strip=False,
         max_length=10000,
+        required=False,
+    )
+    send_empty = forms.BooleanField(
+        required=False,
+        label=SEND_EMPTY_LABEL,
+        help_text="The message is published with an empty payload; nothing is sent unless "
+        "this is ticked.",
     )
     topic = forms.CharField(label="Topic", max_length=200, initial="downlink")
     content_type = forms.CharField(
@@ -349,6 +424,11 @@ class MqttSendForm(SendForm[NewMqttDownlink]):
         required=False,
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Whether the payload came in empty, so "Send an empty message" is shown.
+        self.empty_message = False
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         message_type = cleaned.get("message_type")
@@ -358,12 +438,23 @@ class MqttSendForm(SendForm[NewMqttDownlink]):
         if message_type == MqttMessageType.BINARY:
             try:
                 cleaned["payload_bytes"] = payload_bytes(
-                    payload, cleaned.get("payload_format") or PayloadFormat.BASE64
+                    payload,
+                    cleaned.get("payload_format") or PayloadFormat.BASE64,
+                    allow_empty=True,
                 )
             except ValidationError as error:
                 self.add_error("payload", error)
+                return cleaned
         else:
             cleaned["payload_bytes"] = payload.encode("utf-8")
+        known_type = message_type in (MqttMessageType.TEXT, MqttMessageType.BINARY)
+        self.empty_message = known_type and not cleaned["payload_bytes"]
+        if self.empty_message and not cleaned.get("send_empty"):
+            self.add_error(
+                "payload",
+                f"The payload is empty. Enter one, or tick “{SEND_EMPTY_LABEL}” to send the "
+                "message without a payload.",
+            )
         return cleaned
 
     def create_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape  # django.utils.html.escape without its lazy-string wrapper
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -202,15 +202,19 @@ def _url_for_id(name: str, team_slug: str, kind: str) -> tuple[str, str]:
     return escape(before), escape(after)
 
 
-def _moment_formatter() -> Callable[[datetime], tuple[str, str]]:
-    """What `|date:'c'` and `|date:"j M H:i:s"` show, in the current time zone; the zone and
-    the month names are looked up once per table instead of once per cell."""
+def _moment_formatter() -> Callable[[datetime], str]:
+    """The `<time>` that `|when:"short"` (core.templatetags.moments) writes, in the current
+    time zone; the zone and the month names are looked up once per table, not once per cell."""
     zone = timezone.get_current_timezone()
     months = {number: str(name).title() for number, name in MONTHS_3.items()}
 
-    def moment(value: datetime) -> tuple[str, str]:
-        local = value.astimezone(zone)
-        return local.isoformat(), f"{local.day} {months[local.month]} {local:%H:%M:%S}"
+    def moment(value: datetime) -> str:
+        local, utc = value.astimezone(zone), value.astimezone(UTC)
+        shown = f"{local.day} {months[local.month]} {local:%H:%M:%S} {local.tzname()}"
+        return (
+            f'<time datetime="{utc.isoformat()}" title="{utc:%Y-%m-%d %H:%M:%S} UTC">'
+            f"{escape(shown)}</time>"
+        )
 
     return moment
 
@@ -247,8 +251,6 @@ def downlink_rows(context: template.Context, rows: list[DownlinkRow]) -> SafeStr
                     f'\n<a href="{cancel_before}{downlink_id}{cancel_after}" '
                     'class="cancel-link">Cancel</a>'
                 )
-        created_iso, created = moment(d.created_at)
-        modified_iso, modified = moment(d.modified_at)
         sent_by = row.record.sent_by_label if row.record is not None else ""
         html.append(
             f'<tr id="row-{downlink_id}" data-status="{escape(d.status)}">\n'
@@ -259,8 +261,8 @@ def downlink_rows(context: template.Context, rows: list[DownlinkRow]) -> SafeStr
             f"{_CANCEL_PENDING if row.cancel_pending else ''}</td>\n"
             f'  <td class="payload">{isolated_html(payload_summary(d))}</td>\n'
             f"  {kind_cells}\n"
-            f'  <td><time datetime="{escape(created_iso)}">{escape(created)}</time></td>\n'
-            f'  <td><time datetime="{escape(modified_iso)}">{escape(modified)}</time></td>\n'
+            f"  <td>{moment(d.created_at)}</td>\n"
+            f"  <td>{moment(d.modified_at)}</td>\n"
             f"  <td>{isolated_html(sent_by)}</td>\n"
             f'  <td class="actions">{actions}</td>\n'
             "</tr>\n"

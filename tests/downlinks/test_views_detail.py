@@ -246,12 +246,14 @@ def test_the_audit_entries_of_the_downlink_are_listed(dash: Dashboard) -> None:
     )
     assert dash.operator.post(dash.url("cancel", "lora", downlink_id)).status_code == 302
     lines = audit_lines(dash.viewer.get(dash.url("detail", "lora", downlink_id)))
+    # "Accepted by the API", never "succeeded": that would read as delivered.
     assert [line.split(" — ", 1)[1].split(":")[0:2] for line in lines] == [
-        ["ferry-operator", " sent downlink (attempt)"],
-        ["ferry-operator", " sent downlink (outcome, succeeded)"],
-        ["ferry-operator", " cancelled downlink (attempt)"],
-        ["ferry-operator", " cancelled downlink (outcome, succeeded)"],
+        ["ferry-operator", " Send asked"],
+        ["ferry-operator", " Sent downlink — accepted by the API"],
+        ["ferry-operator", " Cancel asked"],
+        ["ferry-operator", " Cancel asked — accepted by the API"],
     ]
+    assert not any("succeeded" in line.lower() for line in lines)
     assert "Cancellation accepted" in lines[3]
     assert len(audit_lines(dash.viewer.get(dash.url("detail", "lora", other)))) == 2
 
@@ -351,7 +353,7 @@ def test_while_the_api_fails_the_detail_keeps_what_the_portal_holds(
     dash.fault(kind="error", status=500, path=f"/lora/downlinks/{downlink_id}")
     for response in (dash.viewer.get(url), dash.viewer.get(url, headers=HTMX)):
         assert response.status_code == 502
-        assert "could not be reached or answered with an error" in " ".join(banners(response))
+        assert "The Things API had an internal problem" in " ".join(banners(response))
         assert "Live data from the API missing since" in page_text(response)
         held = facts(response)
         assert held["Id"] == str(downlink_id)

@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from audit.models import Action, AuditEntry, Outcome, Phase
+from downlinks.forms.send import SEND_EMPTY_LABEL
 from downlinks.models import Downlink, SendState
 from tests.downlinks.conftest import (
     COLLECTIONS,
@@ -226,7 +227,6 @@ PAYLOAD_REFUSALS = [
     ("hex", "01 0G zz", "Hex uses only the digits 0-9 and the letters a-f"),
     ("hex", "xy", "Hex uses only the digits 0-9"),
     ("hex", "012", "Hex takes two digits per byte, and this has an odd number (3)"),
-    ("hex", "0x", "Enter the payload."),
     ("base64", "AQI$", "This is not valid base64: use only A-Z"),
     ("base64", "AQI", "its length (3) must be a multiple of 4"),
     ("base64", "AQIDB", "its length (5) must be a multiple of 4"),
@@ -236,6 +236,7 @@ PAYLOAD_REFUSALS = [
 BINARY = {"lora": {}, "mqtt": {"message_type": "binary"}}
 TOO_SHORT = "The feedback timeout must be at least 10 minutes; 9 minutes is too short."
 NO_WILDCARDS = "A topic to publish to cannot contain the wildcards + or #."
+EMPTY_MESSAGE = f"The payload is empty. Enter one, or tick “{SEND_EMPTY_LABEL}”"
 
 INVALID_INPUTS: list[Refusal] = [
     *[
@@ -252,12 +253,16 @@ INVALID_INPUTS: list[Refusal] = [
         case
         for kind in ("lora", "mqtt")
         for case in (
-            refused(kind, "payload", "", "This field is required."),
             refused(kind, "timeout_minutes", "9", TOO_SHORT, timeout_hours="0"),
             refused(kind, "timeout_minutes", "-5", "Minutes cannot be negative."),
         )
     ],
     refused("lora", "device_id", "", "This field is required."),
+    refused("lora", "payload", "", "This field is required."),
+    refused("lora", "payload", "0x", "Enter the payload.", payload_format="hex"),
+    # An empty MQTT message is asked about instead (see test_views_send_form_fields.py).
+    refused("mqtt", "payload", "", EMPTY_MESSAGE),
+    refused("mqtt", "payload", "0x", EMPTY_MESSAGE, **BINARY["mqtt"], payload_format="hex"),
     refused("lora", "payload_format", "morse", "Select a valid choice."),
     refused(
         "lora", "f_port", "0", "fPort must be between 1 and 223; 0 is reserved for MAC commands."
@@ -496,7 +501,8 @@ BODY_SENT: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("kind", ["lora", "mqtt"])
 def test_a_send_is_audited_as_an_attempt_then_its_outcome(dash: Dashboard, kind: str) -> None:
-    long_payload = "ab" * 100 if kind == "lora" else "x" * 200
+    # As long as the team's LoRa limit allows (and longer than the trail's preview).
+    long_payload = "ab" * dash.team.lora_payload_limit if kind == "lora" else "x" * 200
     downlink_id = downlink_id_of(send(dash, kind, payload=long_payload))
     attempt, outcome = AuditEntry.objects.filter(action=Action.DOWNLINK_SEND).order_by("sequence")
     assert attempt.phase == Phase.ATTEMPT
@@ -507,7 +513,7 @@ def test_a_send_is_audited_as_an_attempt_then_its_outcome(dash: Dashboard, kind:
     assert attempt.device_id == (LORA_DEVICE if kind == "lora" else MQTT_DEVICE)
     # The trail keeps a preview and the length of the payload, not all of it.
     key = "payloadHex" if kind == "lora" else "payload"
-    assert attempt.asked["message"][f"{key}Length"] == 200
+    assert attempt.asked["message"][f"{key}Length"] == len(long_payload)
     assert attempt.asked["message"][f"{key}Preview"] == long_payload[:32]
     assert key not in attempt.asked["message"]
     assert outcome.phase == Phase.OUTCOME
@@ -518,8 +524,8 @@ def test_a_send_is_audited_as_an_attempt_then_its_outcome(dash: Dashboard, kind:
     assert Downlink.objects.get(remote_id=downlink_id).send_attempt_sequence == attempt.sequence
     # Both show on the downlink's page.
     page = page_text(dash.viewer.get(dash.url("detail", kind, downlink_id)))
-    assert "ferry-operator: sent downlink (attempt)" in page
-    assert "ferry-operator: sent downlink (outcome, succeeded)" in page
+    assert "ferry-operator: Send asked" in page
+    assert "ferry-operator: Sent downlink — accepted by the API" in page
 
 
 # --- Who may send ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from playwright.sync_api import (
 from benchmarks.simulated_team import team_on_simulator
 from simulator.server import RunningSimulator
 from teams.models import Role, Team
+from tests.e2e.accessibility import serious_violations
 from tests.teams.world import join, make_user, sign_in
 
 # pytest-django's live server runs in a thread of this process, and Playwright's sync API runs
@@ -79,6 +80,12 @@ class BrowserProblems:
 
     seen: list[str] = field(default_factory=list)
     expected: set[tuple[int, str]] = field(default_factory=set)
+    expected_logs: set[str] = field(default_factory=set)
+
+    def expect_log(self, text: str) -> None:
+        """Tolerate console errors that start with `text` (htmx logs a request aborted on
+        purpose, as "Stop waiting" does, as an error)."""
+        self.expected_logs.add(text)
 
     def expect_status(self, status: int, path: str) -> None:
         """Tolerate Chromium's console error for an answer `status` from a URL with `path`."""
@@ -92,6 +99,8 @@ class BrowserProblems:
         if message.type != "error":
             return
         url = str(message.location.get("url", ""))
+        if any(message.text.startswith(text) for text in self.expected_logs):
+            return
         if message.text.startswith("Failed to load resource") and any(
             f"status of {status} " in message.text and path in url for status, path in self.expected
         ):
@@ -188,6 +197,12 @@ def portal(
     )
     yield portal
     for context in portal.contexts:
+        # Every page a test leaves open, in the state the test left it: axe-core finds no
+        # serious or critical violation (tests/e2e/test_layout.py checks each main page too).
+        for page in context.pages:
+            if page.url.startswith("http"):
+                page.wait_for_load_state()
+                browser_problems.seen.extend(serious_violations(page))
         context.close()
 
 
@@ -212,3 +227,11 @@ def lora_body(device_id: str, payload_hex: str = "01", **extra: Any) -> dict[str
         "feedbackTimeout": "PT1H",
         **extra,
     }
+
+
+def open_filters(page: Page) -> None:
+    """On a phone a list's filters are folded away (after each answer too): open them, as a
+    person would. Wider, they are open already."""
+    fold = page.locator("details.filters-fold")
+    if fold.count() and fold.get_attribute("open") is None:
+        fold.locator("summary").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from audit.trail import Origin
 from downlinks import services
-from tests.e2e.conftest import Portal, status_after_click
+from tests.e2e.conftest import Portal, open_filters, status_after_click
 from things_api import NewLoraDownlink
 
 pytestmark = pytest.mark.browser
@@ -49,6 +49,7 @@ def filters_in_url(page: Page) -> dict[str, list[str]]:
 
 
 def filter_by(page: Page, label: str, value: str) -> None:
+    open_filters(page)
     page.get_by_label(label, exact=True).fill(value)
     with page.expect_response(re.compile(r"/t/e2e/audit/\?")) as answer:
         page.get_by_role("button", name="Filter", exact=True).click()
@@ -89,6 +90,7 @@ def test_filters_replace_each_other_and_each_send_is_one_linked_row(
 
     # A reversed range: the error at its field, nothing looked up, the page kept.
     portal.problems.expect_status(400, "/t/e2e/audit/?")
+    open_filters(page)
     page.get_by_label("From", exact=True).fill("2026-01-11T01:00")
     page.get_by_label("Until", exact=True).fill("2026-01-11T00:00")
     assert status_after_click(page, "Filter", r"/t/e2e/audit/\?") == 400
@@ -100,6 +102,7 @@ def test_filters_replace_each_other_and_each_send_is_one_linked_row(
     assert page.evaluate("window.__marker") == 1, "the 400 wiped the page"
 
     # Without the range, and without the device: one row per send, each linking its downlink.
+    open_filters(page)  # (a form with an error stays open, also on a phone)
     page.get_by_label("From", exact=True).fill("")
     page.get_by_label("Until", exact=True).fill("")
     filter_by(page, "Device id", "")

@@ -1,11 +1,12 @@
-"""Every kind of page in a browser: no console error, no CSP violation, and a Content Security
-Policy without 'unsafe-inline' or 'unsafe-eval'."""
+"""Every kind of page in a browser: no console error, no CSP violation, a Content Security
+Policy without 'unsafe-inline' or 'unsafe-eval', and no serious or critical axe-core finding."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, Response, expect
 
+from tests.e2e.accessibility import serious_violations
 from tests.e2e.conftest import Portal, lora_body
 
 pytestmark = pytest.mark.browser
@@ -22,6 +23,7 @@ def strict_csp(response: Response | None, url: str) -> None:
 
 def visit(page: Page, url: str) -> None:
     strict_csp(page.goto(url), url)
+    assert serious_violations(page) == [], url
 
 
 def test_every_page_kind_is_clean(portal: Portal) -> None:

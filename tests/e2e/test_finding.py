@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Portal, lora_body
+from tests.e2e.conftest import Portal, lora_body, open_filters
 from things_api import equivalent_device_ids
 
 pytestmark = pytest.mark.browser
@@ -43,6 +43,7 @@ def wait_for_device_in_url(page: Page, device: str) -> None:
 
 
 def show(page: Page, device: str) -> None:
+    open_filters(page)
     page.get_by_label("Device id").fill(device)
     page.get_by_role("button", name="Show downlinks").click()
 

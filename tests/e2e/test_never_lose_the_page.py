@@ -50,7 +50,7 @@ def test_the_detail_keeps_its_facts_during_a_fault_and_recovers_by_itself(
 
     outage = page.locator("#outage")
     expect(outage).to_contain_text("Live data from the API missing since")
-    expect(page.get_by_role("alert")).to_contain_text("could not be reached")
+    expect(page.get_by_role("alert")).to_contain_text("The Things API had an internal problem")
     expect(page.locator("dl.facts")).to_contain_text("deveui:0123456789abcdef")
     expect(page.locator(".audit-entries li")).to_have_count(audit_before)
     first_since = outage.locator("time").get_attribute("datetime")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
@@ -13,6 +14,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.templatetags.moments import when
 from downlinks.models import Downlink
 from downlinks.selectors import DownlinkRow
 from downlinks.templatetags.downlink_tags import duration_in_words
@@ -23,14 +25,16 @@ LORA_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000001"
 MQTT_ID = "0b7c0e8e-6a3c-4d5e-9f10-000000000002"
 
 
-def rows_html(kind: str, rows: list[DownlinkRow], *, can_operate: bool = True) -> str:
+def rows_html(
+    kind: str, rows: list[DownlinkRow], *, can_operate: bool = True, zone: str = "Europe/Amsterdam"
+) -> str:
     context = {
         "active_team": Team(slug="ferry", name="Ferry"),
         "kind": kind,
         "can_operate": can_operate,
         "rows": rows,
     }
-    with timezone.override("Europe/Amsterdam"):
+    with timezone.override(zone):
         return Template("{% load downlink_tags %}{% downlink_rows rows %}").render(Context(context))
 
 
@@ -62,8 +66,10 @@ def test_an_mqtt_row_with_text_from_the_api() -> None:
         '  <td><span class="status status-executing"><bdi>Executing</bdi></span></td>\n'
         '  <td class="payload"><bdi>“&lt;b&gt;hi&lt;/b&gt;⟨U+200B⟩”</bdi></td>\n'
         "  <td><bdi>abc⟨U+202E⟩gnp.exe</bdi></td>\n"
-        '  <td><time datetime="2026-01-10T13:00:00+01:00">10 Jan 13:00:00</time></td>\n'
-        '  <td><time datetime="2026-01-10T13:00:05+01:00">10 Jan 13:00:05</time></td>\n'
+        '  <td><time datetime="2026-01-10T12:00:00+00:00" title="2026-01-10 12:00:00 UTC">'
+        "10 Jan 13:00:00 CET</time></td>\n"
+        '  <td><time datetime="2026-01-10T12:00:05+00:00" title="2026-01-10 12:00:05 UTC">'
+        "10 Jan 13:00:05 CET</time></td>\n"
         "  <td><bdi>ferry-⟨U+2067⟩operator</bdi></td>\n"
         f'  <td class="actions"><a href="/t/ferry/mqtt/new?clone={MQTT_ID}">Clone</a>\n'
         f'<a href="/t/ferry/mqtt/{MQTT_ID}/cancel" class="cancel-link">Cancel</a></td>\n'
@@ -88,8 +94,10 @@ def test_a_lora_row_from_elsewhere_for_a_viewer() -> None:
         '  <td><span class="status status-failed"><bdi>Failed: EVICTED</bdi></span></td>\n'
         '  <td class="payload"><bdi>0102AB (3 bytes)</bdi></td>\n'
         "  <td>7</td><td>1 of 3</td>\n"
-        '  <td><time datetime="2026-01-10T13:00:00+01:00">10 Jan 13:00:00</time></td>\n'
-        '  <td><time datetime="2026-01-10T13:00:05+01:00">10 Jan 13:00:05</time></td>\n'
+        '  <td><time datetime="2026-01-10T12:00:00+00:00" title="2026-01-10 12:00:00 UTC">'
+        "10 Jan 13:00:00 CET</time></td>\n"
+        '  <td><time datetime="2026-01-10T12:00:05+00:00" title="2026-01-10 12:00:05 UTC">'
+        "10 Jan 13:00:05 CET</time></td>\n"
         "  <td></td>\n"
         '  <td class="actions"></td>\n'
         "</tr>\n"
@@ -122,3 +130,15 @@ def test_the_words_add_up_to_the_duration(duration: timedelta) -> None:
         for number, unit in zip(words[::2], words[1::2], strict=True)
     )
     assert total == duration.total_seconds()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Asia/Tokyo", "America/St_Johns", "UTC"])
+def test_the_rows_write_times_as_every_other_page_does(zone: str) -> None:
+    """The row renderer's own `<time>` (written for speed) is `|when:"short"`'s, in any zone."""
+    downlink = LoraDownlink.model_validate(
+        common(LORA_ID, message={"payloadHex": "01", "fPort": 1})
+    )
+    row = rows_html("lora", [DownlinkRow(downlink, None)], zone=zone)
+    with timezone.override(ZoneInfo(zone)):
+        for moment in (downlink.created_at, downlink.modified_at):
+            assert f"<td>{when(moment, 'short')}</td>" in row
