@@ -37,9 +37,10 @@ def test_a_refused_send_form_starts_with_a_focused_summary(portal: Portal, width
     expect(page.get_by_label("Device id")).to_be_focused()
 
 
-def test_a_form_drawn_by_the_renderer_has_the_summary_too(portal: Portal) -> None:
+@WIDTHS
+def test_a_form_drawn_by_the_renderer_has_the_summary_too(portal: Portal, width: int) -> None:
     portal.problems.expect_status(400, "/members/add")
-    page = portal.signed_in(portal.admin)
+    page = portal.signed_in(portal.admin, width)
     page.goto(portal.team_url("members/"))
     page.get_by_label("Username").fill("nobody-of-that-name")
     page.get_by_role("button", name="Add member").click()

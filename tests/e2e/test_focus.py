@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import Portal
+from tests.e2e.conftest import WIDTHS, Portal
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +66,9 @@ def weak_focus_stops(page: Page) -> list[str]:
     return weak
 
 
-def test_every_focus_stop_shows_a_ring_with_contrast(portal: Portal) -> None:
-    page = portal.signed_in(portal.admin)
+@WIDTHS
+def test_every_focus_stop_shows_a_ring_with_contrast(portal: Portal, width: int) -> None:
+    page = portal.signed_in(portal.admin, width)
     weak: list[str] = []
     for path in ("lora/", "lora/new", "mqtt/new", "members/", "audit/"):
         page.goto(portal.team_url(path))

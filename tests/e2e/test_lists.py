@@ -9,7 +9,7 @@ import pytest
 from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Portal, lora_body, status_after_click
+from tests.e2e.conftest import WIDTHS, Portal, lora_body, open_filters, status_after_click
 
 pytestmark = pytest.mark.browser
 
@@ -65,16 +65,18 @@ def test_a_bad_device_id_is_explained_and_nothing_is_asked_of_the_api(portal: Po
     assert [r for r in portal.simulator_requests() if r["path"].startswith("/lora")] == []
 
 
+@WIDTHS
 def test_with_debug_on_a_refused_filter_keeps_the_page_and_fixing_it_clears_the_error(
-    portal: Portal, settings: LazySettings
+    portal: Portal, settings: LazySettings, width: int
 ) -> None:
     """`make run` has DEBUG on: a 400 fragment must still land in its region (django-htmx's
     DEBUG helper would put it in place of the whole document)."""
     settings.DEBUG = True
     portal.problems.expect_status(400, "/t/e2e/lora/?")
     portal.create_via_api("lora", lora_body(DEVICE_A))
-    page = portal.signed_in(portal.operator)
+    page = portal.signed_in(portal.operator, width)
     page.goto(portal.team_url("lora/"))
+    open_filters(page)
     page.get_by_label("Device id").fill("garbage")
     assert status_after_click(page, "Show downlinks", r"/lora/\?") == 400
     expect(page.locator("#id_device_error")).to_contain_text("is not a device id")

@@ -37,8 +37,9 @@ def test_the_audit_filters_fold_on_a_phone_and_show_their_chips(portal: Portal, 
         expect(page.get_by_label("Person")).to_be_visible()
 
 
-def test_a_skip_link_leads_the_keyboard_to_the_entries(portal: Portal) -> None:
-    page = portal.signed_in(portal.admin)
+@pytest.mark.parametrize("width", [DESKTOP_WIDTH, PHONE_WIDTH], ids=["laptop", "phone"])
+def test_a_skip_link_leads_the_keyboard_to_the_entries(portal: Portal, width: int) -> None:
+    page = portal.signed_in(portal.admin, width)
     page.goto(portal.team_url("audit/"))
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
