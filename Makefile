@@ -48,7 +48,7 @@ bench: install
 # The README's screenshots: the main pages at a laptop's and a phone's width, from the layout
 # test (which also checks them: nothing wider than the screen, no serious axe finding).
 screenshots: install
-	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -p no:randomly -q tests/e2e/test_layout.py
+	RUN_SLOW=1 SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -p no:randomly -q tests/e2e/test_layout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

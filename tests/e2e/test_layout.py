@@ -22,7 +22,8 @@ README_PAGES = frozenset(
     {"lora-list", "lora-detail", "lora-send", "mqtt-send", "audit", "members", "credential"}
 )
 
-pytestmark = pytest.mark.browser
+# Slow (some 35 s for its three widths): CI runs it, and `make screenshots`.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MQTT_BODY = {
     "deviceId": "imei:350266800610993",
