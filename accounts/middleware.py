@@ -119,10 +119,11 @@ def person_time_zone(
             if not isinstance(kept, str):
                 kept = request.session[TIME_ZONE_SESSION_KEY] = time_zone_of(request.user)
             zone = kept
-        timezone.deactivate()
         try:
             if zone:
                 timezone.activate(ZoneInfo(zone))
+            else:
+                timezone.deactivate()
         except (ZoneInfoNotFoundError, ValueError):  # a zone the system no longer knows
             timezone.deactivate()
         try:

@@ -96,7 +96,6 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {
         "active_team": getattr(request, "team", None),
         "active_membership": membership,
-        "my_memberships": my_memberships,
         # Lazy too: a fragment (no switcher) does not work it out.
         "team_switch": SimpleLazyObject(lambda: team_switch_links(request, list(my_memberships))),
     }
