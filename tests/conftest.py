@@ -25,6 +25,8 @@ from simulator.server import RunningSimulator, start_in_thread
 from teams.connections import forget_clients
 from tests.services import missing_ci_services
 
+pytest_plugins = ["tests.teams.lighthouse"]
+
 
 def _on(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}

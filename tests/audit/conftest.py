@@ -13,15 +13,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
 
 from audit import trail
 from audit.chain import entry_hash
 from audit.keys import ChainKey, configured_keys
 from audit.models import AuditEntry
 from audit.trail import Origin
-from teams.models import Role, Team
-from tests.teams.world import unaudited_member
 
 AUDIT_TABLES = ("audit_auditentry", "audit_chainhead")
 POSTGRES_TRIGGERS = (
@@ -51,33 +48,6 @@ def chain_key(settings: Any) -> ChainKey:
     """Entries are hashed with a key, as they are once AUDIT_CHAIN_KEYS is configured."""
     settings.AUDIT_CHAIN_KEYS = [FIRST_KEY]
     return ChainKey.from_setting(FIRST_KEY)
-
-
-@pytest.fixture
-def team(db: None) -> Team:
-    return Team.objects.create(slug="lighthouse", name="Lighthouse")
-
-
-@pytest.fixture
-def other_team(db: None) -> Team:
-    return Team.objects.create(slug="harbour", name="Harbour")
-
-
-@pytest.fixture
-def admin(team: Team) -> User:
-    return unaudited_member(team, "alice", Role.ADMIN)
-
-
-@pytest.fixture
-def viewer(team: Team) -> User:
-    return unaudited_member(team, "victor", Role.VIEWER)
-
-
-@pytest.fixture
-def admin_client(admin: User) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 def append_only_triggers() -> dict[str, Any]:

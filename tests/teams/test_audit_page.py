@@ -131,21 +131,6 @@ def query_of(url: str) -> dict[str, list[str]]:
 # --- The world -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def team(db: None) -> Team:
-    return Team.objects.create(slug="lighthouse", name="Lighthouse")
-
-
-@pytest.fixture
-def admin(team: Team) -> User:
-    return unaudited_member(team, "alice", Role.ADMIN)
-
-
-@pytest.fixture
-def admin_client(admin: User) -> Client:
-    return sign_in(Client(), admin)
-
-
 def ref(team: Team) -> TeamRef:
     return TeamRef(team.pk, team.slug)
 

@@ -14,20 +14,9 @@ from audit.models import Action, AuditEntry, ChainHead, Outcome, Phase
 from teams import crypto, services
 from teams.models import AuthKind, Membership, Role, Team, ThingsCredential
 from tests.audit.conftest import origin_of
-from tests.teams.world import make_user, unaudited_member
+from tests.teams.world import make_user
 
 SECRET = "client-secret-that-must-stay-secret"
-
-
-@pytest.fixture
-def team(db: None) -> Team:
-    """Made without the services, so the trail starts empty."""
-    return Team.objects.create(slug="lighthouse", name="Lighthouse")
-
-
-@pytest.fixture
-def admin(team: Team) -> User:
-    return unaudited_member(team, "alice", Role.ADMIN)
 
 
 def only_entry() -> AuditEntry:
