@@ -105,6 +105,10 @@ MIDDLEWARE = [
     # First: load balancers and the container's check reach it over plain HTTP, any Host.
     "things_portal.health.HealthCheckMiddleware",
     "core.server_timing.ServerTimingMiddleware",
+    # Compressed HTML (an htmx fragment polled every few seconds is a tenth of its size).
+    # Django pads each response against BREACH, masks the CSRF token per request, and
+    # no secret ever reaches a page. Inside Server-Timing: its total counts the work.
+    "django.middleware.gzip.GZipMiddleware",
     "downlinks.middleware.api_time_budget",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
