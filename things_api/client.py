@@ -39,6 +39,7 @@ from things_api.errors import (
     api_error_class,
 )
 from things_api.models import (
+    OWNED_JSON,
     LoraDownlink,
     MqttDownlink,
     NewLoraDownlink,
@@ -452,7 +453,7 @@ class ThingsClient:
             )
 
         try:
-            return model.model_validate(response.json())
+            return model.model_validate(response.json(), context={OWNED_JSON: True})
         except RecursionError:  # from the JSON parser or the validation, of a silly depth
             raise unusable("the JSON is nested too deeply") from None
         except ValidationError as exc:

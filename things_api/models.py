@@ -36,6 +36,7 @@ from pydantic import (
     PrivateAttr,
     StrictBool,
     Tag,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
@@ -474,6 +475,10 @@ _WIRE_NAMES = ConfigDict(
 )
 
 
+# Validation context of `ThingsClient.parse`: the data is JSON parsed for this validation only.
+OWNED_JSON = "owned_json"
+
+
 class ReadModel(BaseModel):
     """Something the API returned: lenient, frozen, and keeping the JSON object it came from."""
 
@@ -483,10 +488,16 @@ class ReadModel(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _keep_raw(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    def _keep_raw(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
         model = handler(data)
         if isinstance(model, ReadModel) and isinstance(data, Mapping):
-            model._raw = copy.deepcopy(dict(data))
+            # JSON the client has just parsed belongs to no one else: kept as it is (a deep
+            # copy of a page's items was half the time of parsing it). Other data is copied,
+            # so its owner changing it later does not change what the model says it came as.
+            owned = isinstance(info.context, Mapping) and info.context.get(OWNED_JSON)
+            model._raw = dict(data) if owned else copy.deepcopy(dict(data))
         return model
 
     @property

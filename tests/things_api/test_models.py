@@ -365,6 +365,17 @@ def test_read_model_keeps_the_raw_answer_including_unknown_fields():
     assert downlink.message.raw == {"payloadHex": "0a0b", "fPort": 3}
 
 
+def test_a_mapping_changed_after_validation_does_not_change_the_raw_answer():
+    """Only JSON the client parsed for the validation is kept without a copy."""
+    body = lora_json()
+    downlink = things_api.LoraDownlink.model_validate(body)
+    body["status"] = "DONE"
+    body["message"]["fPort"] = 99
+
+    assert downlink.raw["status"] == "PENDING"
+    assert downlink.message.raw["fPort"] == 3
+
+
 def test_timestamps_without_offset_are_read_as_utc():
     downlink = things_api.LoraDownlink.model_validate(lora_json(createdAt="2025-04-01T12:00:00"))
     assert downlink.created_at == datetime(2025, 4, 1, 12, tzinfo=UTC)
