@@ -47,6 +47,14 @@ def stuck_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.SEND_STUCK_AFTER_SECONDS)
 
 
+def outcome_unknown_condition() -> Q:
+    """A create that may or may not have happened; one still "sending" long after its call
+    must have ended counts too (`Downlink.outcome_is_unknown` in Python)."""
+    return Q(send_state=SendState.UNKNOWN) | Q(
+        send_state=SendState.SENDING, created_at__lt=stuck_before()
+    )
+
+
 class DownlinkQuerySet(models.QuerySet["Downlink"]):
     """The questions the portal asks of its records, each answered in one place."""
 
@@ -55,12 +63,8 @@ class DownlinkQuerySet(models.QuerySet["Downlink"]):
         return self.filter(remote_id__isnull=False, send_state=SendState.SENT).exclude(status=DONE)
 
     def outcome_unknown(self) -> DownlinkQuerySet:
-        """Creates that may or may not have happened: never sent again, reconciled instead.
-        A create still "sending" long after its call must have ended counts too."""
-        return self.filter(
-            Q(send_state=SendState.UNKNOWN)
-            | Q(send_state=SendState.SENDING, created_at__lt=stuck_before())
-        )
+        """Creates that may or may not have happened: never sent again, reconciled instead."""
+        return self.filter(outcome_unknown_condition())
 
     def with_work(self) -> DownlinkQuerySet:
         """What the poller has to do anything about: followed or of unknown outcome."""

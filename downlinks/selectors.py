@@ -24,7 +24,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from downlinks.models import Downlink, Kind, Origin, StatusEvent, SyncState
+from downlinks.models import (
+    Downlink,
+    Kind,
+    Origin,
+    StatusEvent,
+    SyncState,
+    outcome_unknown_condition,
+)
 from teams.connections import team_client
 from teams.models import Team
 from things_api import (
@@ -136,14 +143,7 @@ def downlink_page(
             "finished_only": bool(outcome),
             "more_unlinkable": merged.more_unlinkable,
         }
-    ids = [item.id for item in items]
-    records = {
-        record.remote_id: record
-        for record in Downlink.objects.filter(team=team, kind=kind, remote_id__in=ids)
-    }
-    unresolved = list(
-        Downlink.objects.outcome_unknown().filter(team=team, kind=kind).order_by("-created_at")[:5]
-    )
+    records, unresolved = _records_of_page(team, kind, [item.id for item in items])
     return DownlinkListPage(
         rows=[DownlinkRow(item, records.get(item.id)) for item in items],
         next_cursor=next_cursor,
@@ -151,6 +151,34 @@ def downlink_page(
         unresolved_sends=unresolved,
         **extra,
     )
+
+
+# The list names at most this many sends of unknown outcome (newest first).
+UNRESOLVED_SHOWN: Final = 5
+
+
+def _records_of_page(
+    team: Team, kind: str, ids: list[UUID]
+) -> tuple[dict[UUID, Downlink], list[Downlink]]:
+    """The portal's records of the page's downlinks, and its newest sends of unknown outcome,
+    in one query (there are few of the latter: each is resolved within
+    RECONCILE_DEADLINE_SECONDS). The request body is not read: rows never show it."""
+    found = (
+        Downlink.objects.filter(
+            Q(remote_id__in=ids) | outcome_unknown_condition(), team=team, kind=kind
+        )
+        .defer("request_body")
+        .order_by("-created_at")
+    )
+    records: dict[UUID, Downlink] = {}
+    unresolved: list[Downlink] = []
+    page_ids = set(ids)
+    for record in found:
+        if record.remote_id in page_ids:
+            records[record.remote_id] = record
+        if record.outcome_is_unknown and len(unresolved) < UNRESOLVED_SHOWN:
+            unresolved.append(record)
+    return records, unresolved
 
 
 def downlink_lookup(*, team: Team, kind: str, downlink_id: UUID) -> AnyDownlink | None:
