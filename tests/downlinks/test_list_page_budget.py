@@ -16,7 +16,15 @@ from django.test.utils import CaptureQueriesContext
 
 from benchmarks.__main__ import benchmark_names
 from benchmarks.list_page import ServerTiming, parse_server_timing, run
-from tests.downlinks.conftest import Dashboard, downlink_id_of, lora_body, lora_form, mqtt_body
+from downlinks.models import StatusEvent
+from tests.downlinks.conftest import (
+    Dashboard,
+    downlink_id_of,
+    lora_body,
+    lora_form,
+    mqtt_body,
+    send_form,
+)
 from tests.teams.capture import body_of
 from tests.teams.world import sign_in
 
@@ -25,6 +33,7 @@ pytestmark = pytest.mark.usefixtures("server_timing_on")  # the budget is read f
 QUERY_BUDGET = 10
 HTMX = {"HX-Request": "true"}
 WHOLE: dict[str, str] = {}
+LORA_FIELDS = {"payload_format": "hex", "payload": "0102", "f_port": "1", "retry_limit": "0"}
 
 type MaxQueries = Callable[[int], AbstractContextManager[CaptureQueriesContext]]
 
@@ -111,6 +120,31 @@ def test_a_change_seen_first_by_a_page_is_written_once_and_reads_stay_the_same(
     assert "UPDATE" in first
     assert "INSERT" in first  # the status event
     assert len(second) <= QUERY_BUDGET
+
+
+def test_ten_changes_seen_by_one_page_are_written_in_as_few_statements_as_one(
+    dash: Dashboard, django_assert_max_num_queries: MaxQueries
+) -> None:
+    """The writes of what a page saw are batched: one UPDATE of the records and one INSERT
+    of their status events, however many changed."""
+    for index in range(10):
+        sent = dash.operator.post(
+            dash.url("send", "lora"), send_form(f"deveui:0004a30b00{index:06x}", **LORA_FIELDS)
+        )
+        downlink_id_of(sent)
+    url = dash.url("list", "lora")
+    assert dash.operator.get(url).status_code == 200  # seen PENDING
+    dash.advance(6)  # all ten are EXECUTING now
+    events_before = StatusEvent.objects.count()
+
+    with django_assert_max_num_queries(QUERY_BUDGET) as captured:
+        response = dash.operator.get(url)
+
+    assert response.status_code == 200
+    assert StatusEvent.objects.count() == events_before + 10
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("UPDATE") == 1
+    assert statements.count("INSERT") == 1
 
 
 def test_list_and_detail_say_where_their_time_went(dash: Dashboard, shown: dict[str, Any]) -> None:
