@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape  # django.utils.html.escape without its lazy-string wrapper
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from uuid import UUID
 
 from django import template
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
@@ -26,6 +27,7 @@ from things_api import (
 )
 
 if TYPE_CHECKING:
+    from downlinks.forms.filters import ListColumn
     from downlinks.selectors import DownlinkRow
 
 register = template.Library()
@@ -140,7 +142,31 @@ def duration_in_words(value: str) -> str:
     return " ".join(parts) or "0 seconds"
 
 
+@dataclass(frozen=True)
+class ColumnHeader:
+    """A list column's header: a sortable one links to the list sorted by it."""
+
+    label: str
+    query: str = ""  # the link's query string; empty: not sortable
+    aria_sort: str = ""  # "ascending" or "descending" on the column the list is sorted by
+    arrow: str = ""
+
+
 @register.simple_tag
+def column_headers(columns: list[ListColumn], sort: str, base_query: str) -> list[ColumnHeader]:
+    """The headers of the list's table, worked out once per page rather than per template
+    node."""
+    headers = []
+    for column, label, sortable in columns:
+        if not sortable:
+            headers.append(ColumnHeader(label))
+            continue
+        direction = "ascending" if sort == column else "descending" if sort == f"-{column}" else ""
+        arrow = {"ascending": " ▲", "descending": " ▼"}.get(direction, "")
+        headers.append(ColumnHeader(label, sort_query(base_query, column, sort), direction, arrow))
+    return headers
+
+
 def sort_query(base_query: str, column: str, current: str) -> str:
     """The query string that sorts by `column`, flipping the direction if it is current."""
     if current == column:
@@ -219,8 +245,10 @@ def _moment_formatter() -> Callable[[datetime], str]:
     return moment
 
 
-def _number(value: object) -> str:
-    return escape(str(formats.localize(value)))
+def _number(value: int) -> str:
+    """A port or a retry count: a small whole number, the same in every locale (formatting
+    150 of them per page through `formats.localize` was 40 % of the rows' time)."""
+    return str(int(value))
 
 
 @register.simple_tag(takes_context=True)
