@@ -25,9 +25,7 @@ that records 10 changes.
 `run()` measures in whatever database Django is set up with (the tests call it under
 pytest-django, with transactions, since the served portal reads from its own connection; the
 server is given that database, SQLite file or PostgreSQL, and this process's keys);
-`run(served="thread")` serves the portal from a werkzeug thread of this process instead, as
-the benchmark did before (the GIL then mixes the client's and the simulator's work into the
-portal's numbers). `main()` sets up a throwaway SQLite database first, in a fresh process;
+`main()` sets up a throwaway SQLite database first, in a fresh process;
 when the environment's DATABASE_URL names a PostgreSQL server, it then runs the same
 benchmark on a throwaway database of that server (created, migrated and dropped) in another
 fresh process, and prints both reports.
@@ -42,14 +40,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -119,51 +116,14 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
-type Serving = Literal["gunicorn", "thread"]
 type ClientFactory = Callable[[], httpx.Client]
-SERVED_BY = {
-    "gunicorn": "gunicorn (1 worker, 1 thread) in a process of its own, on a unix socket",
-    "thread": "werkzeug in a thread of the benchmark's process",
-}
+SERVED_BY = "gunicorn (1 worker, 1 thread) in a process of its own, on a unix socket"
 
 
 @contextmanager
-def portal_in_thread() -> Iterator[str]:
-    """The portal's WSGI application over HTTP (keep-alive, so one thread and one database
-    connection serve the benchmark's connection); yields its base URL."""
-    from django.core.wsgi import get_wsgi_application
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class QuietRequestHandler(WSGIRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            return None
-
-    server = make_server(
-        "127.0.0.1",
-        0,
-        get_wsgi_application(),
-        threaded=True,
-        request_handler=QuietRequestHandler,
-    )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="portal", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@contextmanager
-def portal_served(served: Serving, directory: Path) -> Iterator[ClientFactory]:
-    """The portal, served one way or the other; yields a maker of clients against it."""
-    if served == "thread":
-        with portal_in_thread() as url:
-            yield lambda: httpx.Client(base_url=url)
-        return
+def portal_served(directory: Path) -> Iterator[ClientFactory]:
+    """The portal under gunicorn; yields a maker of clients against it, and fails if its log
+    reports a failure."""
     with portal_under_gunicorn(
         directory, workers=1, threads=1, environment=portal_environment(directory)
     ) as server:
@@ -297,7 +257,7 @@ def bench_team(simulator: RunningSimulator) -> BenchTeam:
     return BenchTeam(team=team, operator=operator, viewer=viewer, api_headers=headers)
 
 
-def run(iterations: int = 200, rows: int = 50, *, served: Serving = "gunicorn") -> dict[str, Any]:
+def run(iterations: int = 200, rows: int = 50) -> dict[str, Any]:
     """Measure `iterations` list pages of `rows` rows against as many plain API calls, then
     the page that is the first to see CHANGES status changes of the portal's own downlinks."""
     from django.conf import settings
@@ -317,7 +277,7 @@ def run(iterations: int = 200, rows: int = 50, *, served: Serving = "gunicorn") 
         try:
             with (
                 httpx.Client(base_url=simulator.url, headers=bench.api_headers) as api,
-                portal_served(served, Path(directory)) as portal_client,
+                portal_served(Path(directory)) as portal_client,
                 portal_client() as portal,
             ):
                 fill_simulator(simulator, api, bench.team, bench.operator)
@@ -327,7 +287,6 @@ def run(iterations: int = 200, rows: int = 50, *, served: Serving = "gunicorn") 
         finally:
             forget_clients()  # the cached API client points at this simulator
     result["database"] = connection.vendor
-    result["served"] = served
     return result
 
 
@@ -474,7 +433,7 @@ def report(result: dict[str, Any]) -> str:
         f"LoRa list page vs. the plain API call ({result['rows']} rows of "
         f"{result['downlinks']} downlinks, {result['iterations']} rounds, interleaved)",
         f"  database: {DATABASE_NAMES.get(database, database)}; the simulator in a thread",
-        f"  portal served by {SERVED_BY[result.get('served', 'gunicorn')]}",
+        f"  portal served by {SERVED_BY}",
         f"  query: GET /lora/downlinks?{result['query']}; load average "
         f"{result['load_average']:.2f} on {os.cpu_count()} CPUs",
         f"{'':<34} {'median ms':>10} {'p95 ms':>8}",

@@ -104,13 +104,11 @@ class Transfer:
         return self.body_bytes + self.header_bytes
 
 
-def _get_ok(client: httpx.Client, path: str) -> httpx.Response:
-    return _get_ok_with(client, path, {})
-
-
-def _get_ok_with(client: httpx.Client, path: str, headers: Mapping[str, str]) -> httpx.Response:
+def _get_ok(
+    client: httpx.Client, path: str, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
     """A GET that must answer 200: anything else fails the benchmark."""
-    response = client.get(path, headers=dict(headers))
+    response = client.get(path, headers=dict(headers or {}))
     if response.status_code != 200:
         raise RuntimeError(f"GET {path} answered {response.status_code}")
     return response
@@ -252,7 +250,7 @@ def run(
                         raise RuntimeError(f"the list page shows {shown} rows, not {ROWS}")
                     if _get_ok(client, TRIVIAL_PATH).text != "ok":
                         raise RuntimeError("the trivial view did not answer its text")
-                    fragment_text = _get_ok_with(client, page, FRAGMENT_HEADERS).text
+                    fragment_text = _get_ok(client, page, FRAGMENT_HEADERS).text
                     if "<html" in fragment_text or '<tr id="row-' not in fragment_text:
                         raise RuntimeError("the htmx request did not get the results fragment")
                     fragment = {
