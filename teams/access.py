@@ -100,6 +100,10 @@ def team_member_required[**P2, R: HttpResponseBase](
 def teams_of(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
     if not user.is_authenticated:
         return []
+    # With each team's credential: a team page's API client needs it (teams.connections.
+    # team_client), so the page asks the database once for both.
     return list(
-        Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("team", "team__credential")
+        .order_by("team__name")
     )

@@ -9,6 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import httpx
 from django.conf import settings
@@ -93,8 +94,20 @@ def things_client_for(credential: ThingsCredential) -> ThingsClient:
         return client
 
 
+_NOT_LOADED = object()
+
+
+def team_credential(team: Team) -> ThingsCredential | None:
+    """The team's stored credential: the one loaded with the team for this request (a team
+    page's team comes from `teams.access.teams_of`), else read now."""
+    loaded = Team.credential.related.get_cached_value(team, default=_NOT_LOADED)
+    if loaded is _NOT_LOADED:
+        return ThingsCredential.objects.filter(team=team).first()
+    return cast(ThingsCredential | None, loaded)
+
+
 def team_client(team: Team) -> ThingsClient:
-    credential = ThingsCredential.objects.filter(team=team).first()
+    credential = team_credential(team)
     if credential is None:
         raise NoCredential(team)
     return things_client_for(credential)

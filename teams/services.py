@@ -249,7 +249,9 @@ def credential_save(
     stored = ThingsCredential.objects.filter(team=team).first()
     require_allowed_urls(data)
     require_secret_where_needed(stored, data)
-    candidate = ThingsCredential(team=team, **data.endpoints())
+    # team_id, not team: a team=team would make the unsaved candidate the team's loaded
+    # credential (Django caches the other side of a one-to-one), for the rest of the request.
+    candidate = ThingsCredential(team_id=team.pk, **data.endpoints())
     if data.secret is not None:
         candidate.set_secret(data.secret)
     elif stored is not None:
@@ -265,7 +267,7 @@ def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> T
         credential = ThingsCredential.objects.select_for_update().filter(team=team).first()
         created = credential is None
         if credential is None:
-            credential = ThingsCredential(team=team)
+            credential = ThingsCredential(team_id=team.pk)
         require_allowed_urls(data)
         require_secret_where_needed(None if created else credential, data)
         credential.api_url = data.api_url
@@ -297,6 +299,8 @@ def credential_update(*, team: Team, data: CredentialInput, origin: Origin) -> T
             summary="Created the credential" if created else "Changed the credential",
             team=team_ref(team),
         )
+    # Committed: what this request's team_client(team) uses from now on (teams.connections).
+    Team.credential.related.set_cached_value(team, credential)
     return credential
 
 

@@ -33,7 +33,7 @@ from teams.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
-from teams.models import AuthKind, Membership, Role, ThingsCredential
+from teams.models import AuthKind, Membership, Role
 
 AUDIT_PAGE_SIZE = 50
 
@@ -155,7 +155,7 @@ def member_remove(request: TeamRequest, team_slug: str, membership_id: int) -> H
 @team_member_required(Role.ADMIN)
 def credential(request: TeamRequest, team_slug: str) -> HttpResponse:
     """The credential, and the team's LoRa payload limit: two forms, each posted here."""
-    stored = ThingsCredential.objects.filter(team=request.team).first()
+    stored = connections.team_credential(request.team)
     limit_form = LoraPayloadLimitForm(team=request.team)
     if request.method == "POST" and LoraPayloadLimitForm.is_posted(request.POST):
         limit_form = LoraPayloadLimitForm(request.POST, team=request.team)

@@ -14,12 +14,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import Action, AuditEntry, Outcome
+from audit.trail import Origin
 from benchmarks.simulated_team import client_credentials, register_simulator_client
 from simulator.server import RunningSimulator
-from teams import crypto
+from teams import crypto, services
+from teams.connections import team_credential
 from teams.crypto import DecryptionError
 from teams.models import AuthKind, Role, Team, ThingsCredential
 from tests.teams.capture import body_of
@@ -388,3 +391,65 @@ def test_a_team_without_a_credential_is_told_so(db: None) -> None:
     url = reverse("teams:credential_test", kwargs={"team_slug": "bare"})
     result = body_of(client.post(url, headers={"HX-Request": "true"}))
     assert "Bare has no Things API credential yet." in result
+
+
+# --- The credential a request uses ----------------------------------------------------------
+
+
+def test_a_team_page_reads_the_credential_with_the_memberships(acme: GripTeam) -> None:
+    with CaptureQueriesContext(connection) as captured:
+        page = acme.client.get(reverse("teams:credential", kwargs={"team_slug": acme.team.slug}))
+        acme.client.post(acme.test_url)
+    assert page.status_code == 200
+    alone = [q["sql"] for q in captured if q["sql"].lstrip().startswith("SELECT")]
+    # Neither the page nor the connection test's client asked again: it came with the team.
+    credential_reads = [sql for sql in alone if 'FROM "teams_thingscredential"' in sql]
+    membership_reads = [sql for sql in alone if 'FROM "teams_membership"' in sql]
+    assert membership_reads
+    assert all('"teams_thingscredential"' in sql for sql in membership_reads)
+    assert credential_reads == []
+
+
+def test_values_that_are_not_saved_are_never_the_teams_credential(acme: GripTeam) -> None:
+    stored = acme.credential
+    team = Team.objects.select_related("credential").get(pk=acme.team.pk)
+    refused = services.credential_save(
+        team=team,
+        data=services.CredentialInput(
+            api_url=stored.api_url,
+            auth_kind=AuthKind.CLIENT_CREDENTIALS,
+            tenant_id=stored.tenant_id,
+            client_id=stored.client_id,
+            token_url=stored.token_url,
+            audience=stored.audience,
+            secret="a-secret-the-identity-service-refuses",
+        ),
+        origin=Origin.system("test"),
+    )
+    assert refused.saved is None
+    in_use = team_credential(team)
+    assert in_use is not None
+    assert (in_use.pk, in_use.version) == (stored.pk, stored.version)
+    assert in_use.secret() == CLIENT_SECRET
+
+
+def test_a_saved_credential_is_the_one_the_rest_of_the_request_uses(acme: GripTeam) -> None:
+    stored = acme.credential
+    team = Team.objects.select_related("credential").get(pk=acme.team.pk)
+    saved = services.credential_update(
+        team=team,
+        data=services.CredentialInput(
+            api_url=stored.api_url,
+            auth_kind=AuthKind.CLIENT_CREDENTIALS,
+            tenant_id=stored.tenant_id,
+            client_id=stored.client_id,
+            token_url=stored.token_url,
+            audience=stored.audience,
+            secret="the-next-secret-of-acme-9f2",
+        ),
+        origin=Origin.system("test"),
+    )
+    in_use = team_credential(team)
+    assert in_use is not None
+    assert in_use.version == stored.version + 1 == saved.version
+    assert in_use.secret() == "the-next-secret-of-acme-9f2"
