@@ -287,6 +287,10 @@ def run(iterations: int = 200, rows: int = 50) -> dict[str, Any]:
         finally:
             forget_clients()  # the cached API client points at this simulator
     result["database"] = connection.vendor
+    # As docker-compose runs it when the environment names a CACHE_URL (the server inherits it).
+    result["sessions"] = (
+        "read from the cache (CACHE_URL)" if settings.SESSION_ENGINE.endswith("cached_db") else "db"
+    )
     return result
 
 
@@ -432,7 +436,8 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"LoRa list page vs. the plain API call ({result['rows']} rows of "
         f"{result['downlinks']} downlinks, {result['iterations']} rounds, interleaved)",
-        f"  database: {DATABASE_NAMES.get(database, database)}; the simulator in a thread",
+        f"  database: {DATABASE_NAMES.get(database, database)}; sessions: "
+        f"{result.get('sessions', 'db')}; the simulator in a thread",
         f"  portal served by {SERVED_BY}",
         f"  query: GET /lora/downlinks?{result['query']}; load average "
         f"{result['load_average']:.2f} on {os.cpu_count()} CPUs",

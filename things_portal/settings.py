@@ -321,6 +321,10 @@ if CACHE_URL:
             "KEY_PREFIX": "portal",
         }
     }
+# With a shared cache, each request reads its session from it rather than the database, which
+# is still written and stays the record (accounts.services.user_sessions_end reads it). Never
+# from memory per process: a session ended in one process would live on in the others.
+SESSION_ENGINE = f"django.contrib.sessions.backends.{'cached_db' if CACHE_URL else 'db'}"
 
 # --- Celery -------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

@@ -3,9 +3,12 @@ client signed in before is sent to the sign-in page on its next request. Real re
 through the test Client, each client with its own session in the database."""
 
 import re
+from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
+import redis
 from django.conf import LazySettings
 from django.contrib.auth.models import User
 from django.core import mail
@@ -21,6 +24,30 @@ ATTACKER = "203.0.113.5"
 NEW_PASSWORD = "a fresh passphrase nobody guesses 93"
 
 pytestmark = pytest.mark.usefixtures("own_reset_limit_cache")
+
+
+@pytest.fixture(autouse=True, params=["db", "cached_db"])
+def session_engine(request: pytest.FixtureRequest, settings: LazySettings) -> Iterator[None]:
+    """Both ways a deployment keeps sessions: in the database, and (with CACHE_URL) read
+    from a shared cache in front of it, Redis where the environment has one (CI)."""
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    if request.param == "db":
+        yield
+        return
+    prefix = f"sessions-test-{uuid4().hex}"
+    cache = (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+        | {"LOCATION": settings.REDIS_URL, "KEY_PREFIX": prefix}
+        if settings.REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
+    )
+    settings.CACHES = {**settings.CACHES, "sessions-tests": cache}
+    settings.SESSION_CACHE_ALIAS = "sessions-tests"
+    yield
+    if settings.REDIS_URL:  # not cache.clear(): that would empty the whole Redis database
+        shared = redis.Redis.from_url(settings.REDIS_URL)
+        for key in shared.scan_iter(f"{prefix}:*"):
+            shared.delete(key)
 
 
 def signed_in(username: str, password: str = PASSWORD, *, ip: str = HOME) -> Client:

@@ -117,3 +117,22 @@ def test_a_malformed_encryption_key_stops_the_portal_at_start(tmp_path: Path) ->
     assert result.returncode != 0
     assert "things_portal.E001" in result.stderr
     assert "Key 2 in FIELD_ENCRYPTION_KEYS is not a Fernet key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "django.contrib.sessions.backends.db"),
+        (
+            {"CACHE_URL": "redis://cache.internal:6379/1"},
+            "django.contrib.sessions.backends.cached_db",
+        ),
+    ],
+)
+def test_sessions_are_read_from_the_cache_only_when_every_process_shares_it(
+    tmp_path: Path, variables: dict[str, str], expected: str
+) -> None:
+    env = {name: value for name, value in environment(tmp_path).items() if name != "CACHE_URL"}
+    env.update(variables)
+    code = "import things_portal.settings as s; print(s.SESSION_ENGINE)"
+    assert run_python(env, "-c", code, timeout=60, check=True).stdout.strip() == expected
