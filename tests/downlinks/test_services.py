@@ -263,6 +263,7 @@ def test_a_send_returns_the_created_downlink(dash: Dashboard) -> None:
 
 def test_a_send_without_a_credential_fails_before_any_call(dash: Dashboard) -> None:
     ThingsCredential.objects.filter(team=dash.team).delete()
+    dash.team.refresh_from_db()  # as a request loads it: without the credential it held
     result = send_lora(dash)
     assert result.outcome == "failed"
     assert result.record is not None
