@@ -3,6 +3,7 @@ where the team switcher takes them in each team."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,11 @@ class TeamPage:
         return f"{self.before}{team_slug}{self.after}"
 
 
-def team_page(view_name: str, kwargs: dict[str, Any]) -> TeamPage | None:
-    """`view_name` with `kwargs` in any team; None if that is not a team page."""
+@functools.cache  # the URLconf does not change while the process runs
+def team_page(view_name: str, kind: str | None = None) -> TeamPage | None:
+    """`view_name` (of the list of `kind`, if given) in any team; None if that is not a team
+    page."""
+    kwargs = {"kind": kind} if kind else {}
     try:
         url = reverse(view_name, kwargs={**kwargs, "team_slug": SLUG_PLACEHOLDER})
     except NoReverseMatch:  # a page of one object
@@ -57,16 +61,15 @@ def team_page(view_name: str, kwargs: dict[str, Any]) -> TeamPage | None:
 def switch_pages(match: ResolverMatch | None) -> list[TeamPage]:
     """The pages to try, in order, for the switcher: the page one is on (less its query string,
     whose filters may name this team's devices, and less its object), then the list of the same
-    kind, then the team's home. A few reverses, no query, once per request."""
+    kind, then the team's home. No query; each page is worked out once per process."""
     kind = match.kwargs.get("kind") if match is not None else None
-    same_kind = {"kind": kind} if kind else {}
     names = []
     if match is not None and match.view_name:
         names.append(BELONGS_TO.get(match.view_name, match.view_name))
     if kind:
         names.append("downlinks:list")
     names.append("teams:team_home")
-    pages = (team_page(name, same_kind if name != "teams:team_home" else {}) for name in names)
+    pages = (team_page(name, kind if name != "teams:team_home" else None) for name in names)
     return [page for page in pages if page is not None]
 
 
