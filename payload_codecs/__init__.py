@@ -1,0 +1,1 @@
+"""Device makers' payload codecs, run sandboxed (`payload_codecs.sandbox`). Knows no Django."""

@@ -1,0 +1,314 @@
+"""A device maker's payload codec, run where it can do no harm and cannot hang the portal.
+
+Codecs are JavaScript in the LoRa Alliance payload codec format (TS013, as The Things Stack
+and ChirpStack v4 run them): `encodeDownlink(input)` with `input.data`, returning `{bytes,
+fPort, warnings, errors}`, and optionally `decodeDownlink(input)` with `input.bytes` and
+`input.fPort`, returning `{data, warnings, errors}`.
+
+They run in embedded V8 (mini-racer): no file, network or process access. Each call has a V8
+time limit and heap limit (`Limits`). V8 runs in worker processes of their own: the parent
+waits at most `Limits.wall_seconds` for an answer and kills the worker otherwise, and a worker
+that ran out of memory is killed too (an isolate that hit its heap limit can hang its process,
+even on exit). A killed worker is replaced on the next call. Workers are never asked to exit:
+they are killed.
+
+Everything a codec gives back is checked here before anyone may send it: bytes are whole
+numbers 0-255, the fPort 1-223, warnings and errors are text. What goes wrong is a
+`CodecFailed` whose message says what, in words, for the form that asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Final
+
+ENCODE: Final = "encodeDownlink"
+DECODE: Final = "decodeDownlink"
+# LoRaWAN application ports (0 is MAC commands, 224 and up are reserved).
+F_PORT_MIN: Final = 1
+F_PORT_MAX: Final = 223
+# How much of a codec's own message (an exception, an error it returns) is quoted.
+QUOTED_CHARS: Final = 300
+# Compiled codecs kept per worker (by the hash of their source).
+CODECS_PER_WORKER: Final = 16
+
+# Run first in every context: many published codecs log, and some call these helpers.
+_PRELUDE: Final = """
+globalThis.console = {log() {}, info() {}, warn() {}, error() {}, debug() {}};
+globalThis.__portalCall = function (name, input) {
+  if (typeof globalThis[name] !== "function") return JSON.stringify({"__missing": name});
+  const result = globalThis[name](input);
+  return result === undefined ? "null" : JSON.stringify(result);
+};
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long and how much one codec call may take (compiling a codec counts as a call)."""
+
+    call_ms: int = 50
+    memory_bytes: int = 32 * 1024 * 1024
+    # Past this the worker is killed, whatever V8 is doing; it covers starting a worker too.
+    wall_seconds: float = 5.0
+
+
+class CodecFailed(Exception):
+    """The codec gave no usable answer; the message says why, in words. Nothing was sent."""
+
+
+class CodecRefused(CodecFailed):
+    """The codec returned errors: it refuses these values (the message quotes it)."""
+
+    def __init__(self, errors: tuple[str, ...]) -> None:
+        self.errors = errors
+        super().__init__("The codec refused these values: " + "; ".join(errors))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    payload: bytes
+    f_port: int | None
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    data: Any  # a JSON value
+    warnings: tuple[str, ...]
+
+
+# --- In the worker process ------------------------------------------------------------------
+
+
+def _quoted(message: str) -> str:
+    """A V8 message's first line without V8's "<anonymous>:1:" prefix, shortened."""
+    line = next((part for part in message.splitlines() if part.strip()), "").strip()
+    if line.startswith("<anonymous>:"):
+        line = line.split(": ", 1)[-1]
+    return line[:QUOTED_CHARS]
+
+
+def _serve(connection: Connection, limits: Limits) -> None:
+    """The worker: answer (function, source, input) with ("ok", JSON text) or (kind, words)."""
+    from py_mini_racer import (
+        JSEvalException,
+        JSOOMException,
+        JSParseException,
+        JSTimeoutException,
+        MiniRacer,
+    )
+
+    contexts: OrderedDict[str, Any] = OrderedDict()
+    timeout, max_memory = limits.call_ms, limits.memory_bytes
+    while True:
+        try:
+            function, source, argument = connection.recv()
+        except EOFError:
+            os._exit(0)  # the parent is gone; V8 may hang a normal exit
+        key = hashlib.sha256(source.encode()).hexdigest()
+        stage = "load"
+        try:
+            context = contexts.get(key)
+            if context is None:
+                context = MiniRacer()
+                context.eval(_PRELUDE)
+                context.eval(source, timeout=timeout, max_memory=max_memory)
+                contexts[key] = context
+                if len(contexts) > CODECS_PER_WORKER:
+                    contexts.popitem(last=False)
+            contexts.move_to_end(key)
+            stage = "call"
+            answer = (
+                "ok",
+                context.call(
+                    "__portalCall", function, argument, timeout=timeout, max_memory=max_memory
+                ),
+            )
+        except JSTimeoutException:
+            contexts.pop(key, None)  # stopped halfway: its state is not trusted again
+            answer = ("timeout", stage)
+        except JSOOMException:
+            connection.send(("memory", stage))
+            os._exit(0)  # retired: the parent kills what is left of it
+        except JSParseException as error:
+            answer = ("syntax", _quoted(str(error)))
+        except JSEvalException as error:
+            answer = ("threw", _quoted(str(error)))
+        connection.send(answer)
+
+
+# --- In the portal's process ----------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, limits: Limits) -> None:
+        spawn = multiprocessing.get_context("spawn")  # never fork a threaded web process
+        self.connection, child = spawn.Pipe()
+        self.process: BaseProcess = spawn.Process(
+            target=_serve, args=(child, limits), daemon=True, name="payload-codec"
+        )
+        self.process.start()
+        child.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=5)
+        self.connection.close()
+
+
+class CodecSandbox:
+    """Up to `workers` codec calls at a time, each in a worker process of its own."""
+
+    def __init__(self, limits: Limits | None = None, *, workers: int = 2) -> None:
+        self.limits = limits or Limits()
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(workers)
+
+    def encode(self, source: str, data: Any) -> Encoded:
+        """Run the codec's encodeDownlink on `data` (the parameters, a JSON value)."""
+        result = self._call(source, ENCODE, {"data": data})
+        _refused_if_errors(result)
+        return Encoded(_payload(result), _f_port(result), _warnings(result))
+
+    def decode(self, source: str, payload: bytes, f_port: int | None) -> Decoded:
+        """Run the codec's decodeDownlink on `payload` (to show what bytes mean)."""
+        result = self._call(source, DECODE, {"bytes": list(payload), "fPort": f_port})
+        _refused_if_errors(result)
+        return Decoded(result.get("data"), _warnings(result))
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+    @contextmanager
+    def _worker(self) -> Iterator[_Worker]:
+        if not self._slots.acquire(timeout=self.limits.wall_seconds):
+            raise CodecFailed("Every codec runner is busy; try again in a moment.")
+        try:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or not worker.alive:
+                worker = _Worker(self.limits)
+            yield worker
+            if worker.alive:
+                with self._lock:
+                    self._idle.append(worker)
+        finally:
+            self._slots.release()
+
+    def _call(self, source: str, function: str, argument: dict[str, Any]) -> dict[str, Any]:
+        limits = self.limits
+        with self._worker() as worker:
+            try:
+                worker.connection.send((function, source, argument))
+                answered = worker.connection.poll(limits.wall_seconds)
+                kind, value = worker.connection.recv() if answered else ("wall", "")
+            except (EOFError, OSError, BrokenPipeError):
+                kind, value = "died", ""
+            if kind != "ok":
+                if kind in ("wall", "died", "memory"):
+                    worker.kill()
+                raise CodecFailed(_in_words(kind, value, function, limits))
+        result = json.loads(value)
+        if isinstance(result, dict) and "__missing" in result:
+            raise CodecFailed(f"The codec has no {function} function.")
+        if not isinstance(result, dict):
+            raise CodecFailed(f"The codec's {function} returned {_kind_of(result)}, not an object.")
+        return result
+
+
+def _in_words(kind: str, value: str, function: str, limits: Limits) -> str:
+    doing = "loading" if value == "load" else f"running {function}"
+    words: dict[str, Callable[[], str]] = {
+        "timeout": lambda: (
+            f"The codec took longer than {limits.call_ms} ms {doing} and was stopped."
+        ),
+        "memory": lambda: (
+            f"The codec used more than {limits.memory_bytes // (1024 * 1024)} MB "
+            f"of memory {doing} and was stopped."
+        ),
+        "wall": lambda: (
+            f"The codec did not answer within {limits.wall_seconds:g} s and was stopped."
+        ),
+        "died": lambda: "The codec's runner stopped unexpectedly; nothing was encoded.",
+        "syntax": lambda: f"The codec could not be read: {value}",
+        "threw": lambda: f"The codec failed: {value}",
+    }
+    return words[kind]()
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {list: "a list", str: "text", bool: "true or false", int: "a number"}.get(
+        type(value), "a number" if isinstance(value, float) else "something else"
+    )
+
+
+def _text_list(result: dict[str, Any], key: str) -> tuple[str, ...]:
+    values = result.get(key) or []
+    if not isinstance(values, list):
+        values = [values]
+    return tuple(str(value)[:QUOTED_CHARS] for value in values)
+
+
+def _refused_if_errors(result: dict[str, Any]) -> None:
+    errors = _text_list(result, "errors")
+    if errors:
+        raise CodecRefused(errors)
+
+
+def _warnings(result: dict[str, Any]) -> tuple[str, ...]:
+    return _text_list(result, "warnings")
+
+
+def _payload(result: dict[str, Any]) -> bytes:
+    values = result.get("bytes")
+    if not isinstance(values, list):
+        raise CodecFailed(f"The codec returned {_kind_of(values)} as its bytes, not a list.")
+    for position, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise CodecFailed(
+                f"The codec returned {json.dumps(value)} at byte {position + 1}; "
+                "a byte is a whole number from 0 to 255."
+            )
+        if not 0 <= value <= 255:
+            raise CodecFailed(
+                f"The codec returned {int(value)} at byte {position + 1}; "
+                "a byte is a whole number from 0 to 255."
+            )
+    return bytes(int(value) for value in values)
+
+
+def _f_port(result: dict[str, Any]) -> int | None:
+    f_port = result.get("fPort")
+    if f_port is None:
+        return None
+    if (
+        isinstance(f_port, bool)
+        or not isinstance(f_port, int)
+        or not (F_PORT_MIN <= f_port <= F_PORT_MAX)
+    ):
+        raise CodecFailed(
+            f"The codec returned fPort {json.dumps(f_port)}; an fPort is a whole number from "
+            f"{F_PORT_MIN} to {F_PORT_MAX}."
+        )
+    return f_port

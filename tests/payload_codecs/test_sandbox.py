@@ -1,0 +1,187 @@
+"""Codecs run in real worker processes with real V8: what a codec may return, what happens when
+it throws, loops, allocates without end or does not answer, and that the sandbox goes on
+working after each (a worker that hit a limit is killed and replaced)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from payload_codecs.sandbox import CodecFailed, CodecRefused, CodecSandbox, Limits
+
+# A codec as device makers publish them (The Things Network's device repository style): the
+# reporting interval in minutes as a 16-bit big-endian number after command 0x01, on fPort 2.
+INTERVAL_CODEC = """
+function encodeDownlink(input) {
+  var minutes = input.data.interval_minutes;
+  if (typeof minutes !== "number" || minutes < 1 || minutes > 1440) {
+    return {errors: ["interval_minutes must be between 1 and 1440"]};
+  }
+  var warnings = minutes < 5 ? ["intervals under 5 minutes drain the battery"] : [];
+  return {bytes: [0x01, (minutes >> 8) & 0xff, minutes & 0xff], fPort: 2, warnings: warnings};
+}
+function decodeDownlink(input) {
+  if (input.bytes[0] !== 0x01) return {errors: ["unknown command " + input.bytes[0]]};
+  return {data: {interval_minutes: (input.bytes[1] << 8) | input.bytes[2]}, warnings: []};
+}
+"""
+
+
+def returning(expression: str) -> str:
+    """A codec whose encodeDownlink returns `expression` (JavaScript)."""
+    return f"function encodeDownlink(input) {{ return {expression}; }}"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[CodecSandbox]:
+    shared = CodecSandbox(Limits(call_ms=200, memory_bytes=32 * 1024 * 1024, wall_seconds=20))
+    yield shared
+    shared.close()
+
+
+def test_a_codec_encodes_parameters_into_bytes_and_an_fport(sandbox: CodecSandbox) -> None:
+    encoded = sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 900})
+    assert encoded.payload == bytes([0x01, 0x03, 0x84])
+    assert encoded.f_port == 2
+    assert encoded.warnings == ()
+
+
+def test_warnings_come_back_with_the_bytes(sandbox: CodecSandbox) -> None:
+    encoded = sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 2})
+    assert encoded.payload == bytes([0x01, 0x00, 0x02])
+    assert encoded.warnings == ("intervals under 5 minutes drain the battery",)
+
+
+def test_decoding_shows_what_bytes_mean(sandbox: CodecSandbox) -> None:
+    decoded = sandbox.decode(INTERVAL_CODEC, bytes([0x01, 0x00, 0x0F]), 2)
+    assert decoded.data == {"interval_minutes": 15}
+
+
+def test_errors_the_codec_returns_are_a_refusal_in_its_words(sandbox: CodecSandbox) -> None:
+    with pytest.raises(CodecRefused) as refused:
+        sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 0})
+    assert refused.value.errors == ("interval_minutes must be between 1 and 1440",)
+    assert str(refused.value) == (
+        "The codec refused these values: interval_minutes must be between 1 and 1440"
+    )
+    with pytest.raises(CodecRefused, match="unknown command 9"):
+        sandbox.decode(INTERVAL_CODEC, bytes([9]), 2)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "function encodeDownlink(input) { throw new Error('no such setting'); }",
+            "The codec failed: Error: no such setting",
+        ),
+        (
+            "function encodeDownlink(input) { return input.data.missing.deeper; }",
+            "The codec failed: TypeError: Cannot read properties of undefined",
+        ),
+        ("function encodeDownlink(input) {", "The codec could not be read: SyntaxError"),
+        ("var x = 1;", "The codec has no encodeDownlink function."),
+        (returning("[1, 2]"), "returned a list, not an object"),
+        (returning("undefined"), "returned nothing, not an object"),
+        (returning("{fPort: 2}"), "returned nothing as its bytes, not a list"),
+        (returning("{bytes: '0103', fPort: 2}"), "returned text as its bytes, not a list"),
+        (returning("{bytes: [1, 256]}"), "returned 256 at byte 2; a byte is a whole number"),
+        (returning("{bytes: [-1]}"), "returned -1 at byte 1"),
+        (returning("{bytes: [1.5]}"), "returned 1.5 at byte 1"),
+        (returning("{bytes: ['1']}"), 'returned "1" at byte 1'),
+        (returning("{bytes: [true]}"), "returned true at byte 1"),
+        (returning("{bytes: [1], fPort: 0}"), "returned fPort 0; an fPort is a whole number"),
+        (returning("{bytes: [1], fPort: 224}"), "returned fPort 224"),
+        (returning("{bytes: [1], fPort: '2'}"), 'returned fPort "2"'),
+        (returning("{bytes: [BigInt(1)]}"), "The codec failed: TypeError"),
+    ],
+)
+def test_a_codec_that_fails_or_returns_what_cannot_be_sent_is_told_in_words(
+    sandbox: CodecSandbox, source: str, message: str
+) -> None:
+    with pytest.raises(CodecFailed) as failed:
+        sandbox.encode(source, {})
+    assert message in str(failed.value)
+    assert not isinstance(failed.value, CodecRefused)
+
+
+def test_a_codec_has_no_network_files_or_processes(sandbox: CodecSandbox) -> None:
+    for reach in ("fetch('http://example.com')", "require('fs')", "process.exit(1)"):
+        source = returning(f"(function () {{ {reach}; return {{bytes: [1]}}; }})()")
+        with pytest.raises(CodecFailed, match="ReferenceError"):
+            sandbox.encode(source, {})
+
+
+def test_a_codec_that_logs_still_encodes(sandbox: CodecSandbox) -> None:
+    source = returning("(console.log('encoding', input), {bytes: [7]})")
+    assert sandbox.encode(source, {}).payload == b"\x07"
+
+
+def test_an_endless_loop_is_stopped_at_the_time_limit_and_the_next_call_works() -> None:
+    sandbox = CodecSandbox(Limits(call_ms=50, wall_seconds=20), workers=1)
+    try:
+        with pytest.raises(CodecFailed) as failed:
+            sandbox.encode("function encodeDownlink(input) { while (true) {} }", {})
+        assert str(failed.value) == (
+            "The codec took longer than 50 ms running encodeDownlink and was stopped."
+        )
+        with pytest.raises(CodecFailed, match="took longer than 50 ms loading"):
+            sandbox.encode("while (true) {}", {})
+        assert sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15}).payload == b"\x01\x00\x0f"
+    finally:
+        sandbox.close()
+
+
+def test_a_codec_that_allocates_without_end_is_stopped_and_its_runner_replaced() -> None:
+    sandbox = CodecSandbox(Limits(call_ms=5000, memory_bytes=16 * 1024 * 1024), workers=1)
+    hog = "function encodeDownlink(input) { var a = []; while (true) a.push(new Array(1e5)); }"
+    try:
+        with pytest.raises(CodecFailed) as failed:
+            sandbox.encode(hog, {})
+        assert str(failed.value) == (
+            "The codec used more than 16 MB of memory running encodeDownlink and was stopped."
+        )
+        assert sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15}).f_port == 2
+    finally:
+        sandbox.close()
+
+
+def test_a_runner_that_does_not_answer_in_time_is_killed_and_replaced() -> None:
+    # V8's own limit is set past the wall clock, so only the wall clock can stop this one.
+    sandbox = CodecSandbox(Limits(call_ms=60_000, wall_seconds=3), workers=1)
+    try:
+        sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15})  # the runner is started
+        with pytest.raises(CodecFailed) as failed:
+            sandbox.encode("function encodeDownlink(input) { while (true) {} }", {})
+        assert str(failed.value) == "The codec did not answer within 3 s and was stopped."
+        assert sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15}).payload == b"\x01\x00\x0f"
+    finally:
+        sandbox.close()
+
+
+def test_a_runner_killed_from_outside_is_replaced_on_the_next_call() -> None:
+    sandbox = CodecSandbox(workers=1)
+    try:
+        sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15})
+        (runner,) = sandbox._idle
+        runner.process.kill()
+        runner.process.join(timeout=5)
+        assert sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 60}).payload == b"\x01\x00\x3c"
+    finally:
+        sandbox.close()
+
+
+def test_calls_from_many_threads_each_get_their_own_answer(sandbox: CodecSandbox) -> None:
+    results: dict[int, bytes] = {}
+
+    def encode(minutes: int) -> None:
+        results[minutes] = sandbox.encode(INTERVAL_CODEC, {"interval_minutes": minutes}).payload
+
+    threads = [threading.Thread(target=encode, args=(minutes,)) for minutes in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {m: bytes([0x01, 0x00, m]) for m in range(1, 9)}
