@@ -5,40 +5,16 @@ working after each (a worker that hit a limit is killed and replaced)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from payload_codecs.sandbox import CodecFailed, CodecRefused, CodecSandbox, Limits
-
-# A codec as device makers publish them (The Things Network's device repository style): the
-# reporting interval in minutes as a 16-bit big-endian number after command 0x01, on fPort 2.
-INTERVAL_CODEC = """
-function encodeDownlink(input) {
-  var minutes = input.data.interval_minutes;
-  if (typeof minutes !== "number" || minutes < 1 || minutes > 1440) {
-    return {errors: ["interval_minutes must be between 1 and 1440"]};
-  }
-  var warnings = minutes < 5 ? ["intervals under 5 minutes drain the battery"] : [];
-  return {bytes: [0x01, (minutes >> 8) & 0xff, minutes & 0xff], fPort: 2, warnings: warnings};
-}
-function decodeDownlink(input) {
-  if (input.bytes[0] !== 0x01) return {errors: ["unknown command " + input.bytes[0]]};
-  return {data: {interval_minutes: (input.bytes[1] << 8) | input.bytes[2]}, warnings: []};
-}
-"""
+from tests.payload_codecs.codecs import INTERVAL_CODEC
 
 
 def returning(expression: str) -> str:
     """A codec whose encodeDownlink returns `expression` (JavaScript)."""
     return f"function encodeDownlink(input) {{ return {expression}; }}"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[CodecSandbox]:
-    shared = CodecSandbox(Limits(call_ms=200, memory_bytes=32 * 1024 * 1024, wall_seconds=20))
-    yield shared
-    shared.close()
 
 
 def test_a_codec_encodes_parameters_into_bytes_and_an_fport(sandbox: CodecSandbox) -> None:
