@@ -66,16 +66,21 @@ def _name(number: int, example: dict[str, Any]) -> str:
     return f"Example {number}" + (f" ({description})" if description else "")
 
 
+def _refusal_failure(refused: CodecRefused, expected: dict[str, Any]) -> str | None:
+    """None if the example expects exactly these errors."""
+    if expected.get("errors"):
+        wanted = tuple(str(error) for error in expected["errors"])
+        return None if refused.errors == wanted else f"refused with {list(refused.errors)}"
+    return f"was refused: {'; '.join(refused.errors)}"
+
+
 def _encoder_failure(sandbox: CodecSandbox, source: str, example: dict[str, Any]) -> str | None:
     expected = example.get("output") or {}
     data = (example.get("input") or {}).get("data")
     try:
         encoded = sandbox.encode(source, data)
     except CodecRefused as refused:
-        if expected.get("errors"):
-            wanted = tuple(str(error) for error in expected["errors"])
-            return None if refused.errors == wanted else f"refused with {list(refused.errors)}"
-        return f"was refused: {'; '.join(refused.errors)}"
+        return _refusal_failure(refused, expected)
     except CodecFailed as failed:
         return str(failed)
     if expected.get("errors"):
@@ -101,10 +106,7 @@ def _decoder_failure(sandbox: CodecSandbox, source: str, example: dict[str, Any]
     try:
         decoded = sandbox.decode(source, bytes(values), given.get("fPort"))
     except CodecRefused as refused:
-        if expected.get("errors"):
-            wanted = tuple(str(error) for error in expected["errors"])
-            return None if refused.errors == wanted else f"refused with {list(refused.errors)}"
-        return f"was refused: {'; '.join(refused.errors)}"
+        return _refusal_failure(refused, expected)
     except CodecFailed as failed:
         return str(failed)
     if decoded.data != expected.get("data"):

@@ -410,21 +410,27 @@ def test_a_team_page_reads_the_credential_with_the_memberships(acme: GripTeam) -
     assert credential_reads == []
 
 
+TEST = Origin.system("test")
+
+
+def same_endpoints(stored: ThingsCredential, secret: str) -> services.CredentialInput:
+    """What an admin enters to change only the secret of `stored`."""
+    return services.CredentialInput(
+        api_url=stored.api_url,
+        auth_kind=AuthKind(stored.auth_kind),
+        tenant_id=stored.tenant_id,
+        client_id=stored.client_id,
+        token_url=stored.token_url,
+        audience=stored.audience,
+        secret=secret,
+    )
+
+
 def test_values_that_are_not_saved_are_never_the_teams_credential(acme: GripTeam) -> None:
     stored = acme.credential
     team = Team.objects.select_related("credential").get(pk=acme.team.pk)
     refused = services.credential_save(
-        team=team,
-        data=services.CredentialInput(
-            api_url=stored.api_url,
-            auth_kind=AuthKind.CLIENT_CREDENTIALS,
-            tenant_id=stored.tenant_id,
-            client_id=stored.client_id,
-            token_url=stored.token_url,
-            audience=stored.audience,
-            secret="a-secret-the-identity-service-refuses",
-        ),
-        origin=Origin.system("test"),
+        team=team, data=same_endpoints(stored, "a-secret-the-identity-service-refuses"), origin=TEST
     )
     assert refused.saved is None
     in_use = team_credential(team)
@@ -437,17 +443,7 @@ def test_a_saved_credential_is_the_one_the_rest_of_the_request_uses(acme: GripTe
     stored = acme.credential
     team = Team.objects.select_related("credential").get(pk=acme.team.pk)
     saved = services.credential_update(
-        team=team,
-        data=services.CredentialInput(
-            api_url=stored.api_url,
-            auth_kind=AuthKind.CLIENT_CREDENTIALS,
-            tenant_id=stored.tenant_id,
-            client_id=stored.client_id,
-            token_url=stored.token_url,
-            audience=stored.audience,
-            secret="the-next-secret-of-acme-9f2",
-        ),
-        origin=Origin.system("test"),
+        team=team, data=same_endpoints(stored, "the-next-secret-of-acme-9f2"), origin=TEST
     )
     in_use = team_credential(team)
     assert in_use is not None
