@@ -19,38 +19,20 @@ numbers 0-255, the fPort 1-223, warnings and errors are text. What goes wrong is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
-import os
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from payload_codecs.worker import QUOTED_CHARS, serve
+from things_api import MAX_F_PORT, MIN_F_PORT
+
 ENCODE: Final = "encodeDownlink"
 DECODE: Final = "decodeDownlink"
-# LoRaWAN application ports (0 is MAC commands, 224 and up are reserved).
-F_PORT_MIN: Final = 1
-F_PORT_MAX: Final = 223
-# How much of a codec's own message (an exception, an error it returns) is quoted.
-QUOTED_CHARS: Final = 300
-# Compiled codecs kept per worker (by the hash of their source).
-CODECS_PER_WORKER: Final = 16
-
-# Run first in every context: many published codecs log, and some call these helpers.
-_PRELUDE: Final = """
-globalThis.console = {log() {}, info() {}, warn() {}, error() {}, debug() {}};
-globalThis.__portalCall = function (name, input) {
-  if (typeof globalThis[name] !== "function") return JSON.stringify({"__missing": name});
-  const result = globalThis[name](input);
-  return result === undefined ? "null" : JSON.stringify(result);
-};
-"""
 
 
 @dataclass(frozen=True)
@@ -88,75 +70,15 @@ class Decoded:
     warnings: tuple[str, ...]
 
 
-# --- In the worker process ------------------------------------------------------------------
-
-
-def _quoted(message: str) -> str:
-    """A V8 message's first line without V8's "<anonymous>:1:" prefix, shortened."""
-    line = next((part for part in message.splitlines() if part.strip()), "").strip()
-    if line.startswith("<anonymous>:"):
-        line = line.split(": ", 1)[-1]
-    return line[:QUOTED_CHARS]
-
-
-def _serve(connection: Connection, limits: Limits) -> None:
-    """The worker: answer (function, source, input) with ("ok", JSON text) or (kind, words)."""
-    from py_mini_racer import (
-        JSEvalException,
-        JSOOMException,
-        JSParseException,
-        JSTimeoutException,
-        MiniRacer,
-    )
-
-    contexts: OrderedDict[str, Any] = OrderedDict()
-    timeout, max_memory = limits.call_ms, limits.memory_bytes
-    while True:
-        try:
-            function, source, argument = connection.recv()
-        except EOFError:
-            os._exit(0)  # the parent is gone; V8 may hang a normal exit
-        key = hashlib.sha256(source.encode()).hexdigest()
-        stage = "load"
-        try:
-            context = contexts.get(key)
-            if context is None:
-                context = MiniRacer()
-                context.eval(_PRELUDE)
-                context.eval(source, timeout=timeout, max_memory=max_memory)
-                contexts[key] = context
-                if len(contexts) > CODECS_PER_WORKER:
-                    contexts.popitem(last=False)
-            contexts.move_to_end(key)
-            stage = "call"
-            answer = (
-                "ok",
-                context.call(
-                    "__portalCall", function, argument, timeout=timeout, max_memory=max_memory
-                ),
-            )
-        except JSTimeoutException:
-            contexts.pop(key, None)  # stopped halfway: its state is not trusted again
-            answer = ("timeout", stage)
-        except JSOOMException:
-            connection.send(("memory", stage))
-            os._exit(0)  # retired: the parent kills what is left of it
-        except JSParseException as error:
-            answer = ("syntax", _quoted(str(error)))
-        except JSEvalException as error:
-            answer = ("threw", _quoted(str(error)))
-        connection.send(answer)
-
-
-# --- In the portal's process ----------------------------------------------------------------
-
-
 class _Worker:
     def __init__(self, limits: Limits) -> None:
         spawn = multiprocessing.get_context("spawn")  # never fork a threaded web process
         self.connection, child = spawn.Pipe()
         self.process: BaseProcess = spawn.Process(
-            target=_serve, args=(child, limits), daemon=True, name="payload-codec"
+            target=serve,
+            args=(child, limits.call_ms, limits.memory_bytes),
+            daemon=True,
+            name="payload-codec",
         )
         self.process.start()
         child.close()
@@ -200,6 +122,8 @@ class CodecSandbox:
 
     @contextmanager
     def _worker(self) -> Iterator[_Worker]:
+        """A worker for one exchange, given back afterwards if it is still alive; killed if
+        the exchange broke off halfway (an answer might still come and reach the next caller)."""
         if not self._slots.acquire(timeout=self.limits.wall_seconds):
             raise CodecFailed("Every codec runner is busy; try again in a moment.")
         try:
@@ -207,7 +131,11 @@ class CodecSandbox:
                 worker = self._idle.pop() if self._idle else None
             if worker is None or not worker.alive:
                 worker = _Worker(self.limits)
-            yield worker
+            try:
+                yield worker
+            except BaseException:
+                worker.kill()
+                raise
             if worker.alive:
                 with self._lock:
                     self._idle.append(worker)
@@ -221,12 +149,12 @@ class CodecSandbox:
                 worker.connection.send((function, source, argument))
                 answered = worker.connection.poll(limits.wall_seconds)
                 kind, value = worker.connection.recv() if answered else ("wall", "")
-            except (EOFError, OSError, BrokenPipeError):
+            except (EOFError, OSError):
                 kind, value = "died", ""
-            if kind != "ok":
-                if kind in ("wall", "died", "memory"):
-                    worker.kill()
-                raise CodecFailed(_in_words(kind, value, function, limits))
+            if kind in ("wall", "died", "memory"):
+                worker.kill()
+        if kind != "ok":
+            raise CodecFailed(_in_words(kind, value, function, limits))
         result = json.loads(value)
         if isinstance(result, dict) and "__missing" in result:
             raise CodecFailed(f"The codec has no {function} function.")
@@ -237,30 +165,22 @@ class CodecSandbox:
 
 def _in_words(kind: str, value: str, function: str, limits: Limits) -> str:
     doing = "loading" if value == "load" else f"running {function}"
-    words: dict[str, Callable[[], str]] = {
-        "timeout": lambda: (
-            f"The codec took longer than {limits.call_ms} ms {doing} and was stopped."
-        ),
-        "memory": lambda: (
-            f"The codec used more than {limits.memory_bytes // (1024 * 1024)} MB "
-            f"of memory {doing} and was stopped."
-        ),
-        "wall": lambda: (
-            f"The codec did not answer within {limits.wall_seconds:g} s and was stopped."
-        ),
-        "died": lambda: "The codec's runner stopped unexpectedly; nothing was encoded.",
-        "syntax": lambda: f"The codec could not be read: {value}",
-        "threw": lambda: f"The codec failed: {value}",
-    }
-    return words[kind]()
+    megabytes = limits.memory_bytes // (1024 * 1024)
+    return {
+        "timeout": f"The codec took longer than {limits.call_ms} ms {doing} and was stopped.",
+        "memory": f"The codec used more than {megabytes} MB of memory {doing} and was stopped.",
+        "wall": f"The codec did not answer within {limits.wall_seconds:g} s and was stopped.",
+        "died": "The codec's runner stopped unexpectedly; nothing was encoded.",
+        "syntax": f"The codec could not be read: {value}",
+        "threw": f"The codec failed: {value}",
+    }[kind]
 
 
 def _kind_of(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {list: "a list", str: "text", bool: "true or false", int: "a number"}.get(
-        type(value), "a number" if isinstance(value, float) else "something else"
-    )
+    named = {list: "a list", str: "text", bool: "true or false"}.get(type(value))
+    return named or ("a number" if isinstance(value, int | float) else "something else")
 
 
 def _text_list(result: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -285,17 +205,13 @@ def _payload(result: dict[str, Any]) -> bytes:
     if not isinstance(values, list):
         raise CodecFailed(f"The codec returned {_kind_of(values)} as its bytes, not a list.")
     for position, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        # JSON.stringify writes a whole number without a fraction: it arrives as an int.
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
             raise CodecFailed(
                 f"The codec returned {json.dumps(value)} at byte {position + 1}; "
                 "a byte is a whole number from 0 to 255."
             )
-        if not 0 <= value <= 255:
-            raise CodecFailed(
-                f"The codec returned {int(value)} at byte {position + 1}; "
-                "a byte is a whole number from 0 to 255."
-            )
-    return bytes(int(value) for value in values)
+    return bytes(values)
 
 
 def _f_port(result: dict[str, Any]) -> int | None:
@@ -305,10 +221,10 @@ def _f_port(result: dict[str, Any]) -> int | None:
     if (
         isinstance(f_port, bool)
         or not isinstance(f_port, int)
-        or not (F_PORT_MIN <= f_port <= F_PORT_MAX)
+        or not (MIN_F_PORT <= f_port <= MAX_F_PORT)
     ):
         raise CodecFailed(
             f"The codec returned fPort {json.dumps(f_port)}; an fPort is a whole number from "
-            f"{F_PORT_MIN} to {F_PORT_MAX}."
+            f"{MIN_F_PORT} to {MAX_F_PORT}."
         )
     return f_port

@@ -4,10 +4,15 @@ working after each (a worker that hit a limit is killed and replaced)."""
 
 from __future__ import annotations
 
+import ast
+import multiprocessing
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
+from payload_codecs import worker
 from payload_codecs.sandbox import CodecFailed, CodecRefused, CodecSandbox, Limits
 from tests.payload_codecs.codecs import INTERVAL_CODEC
 
@@ -161,3 +166,50 @@ def test_calls_from_many_threads_each_get_their_own_answer(sandbox: CodecSandbox
     for thread in threads:
         thread.join(timeout=30)
     assert results == {m: bytes([0x01, 0x00, m]) for m in range(1, 9)}
+
+
+def test_a_worker_starts_with_v8_and_the_standard_library_alone() -> None:
+    # Each runner (a spawned process) imports the worker module: importing the project there,
+    # things_api alone took 0.2 s, would slow every start and every replacement.
+    tree = ast.parse(Path(worker.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    tops = {name.partition(".")[0] for name in imported}
+    assert tops - sys.stdlib_module_names - {"__future__"} == {"py_mini_racer"}
+
+
+def runners() -> list[int]:
+    """The pids of this process's live codec runners."""
+    return [p.pid for p in multiprocessing.active_children() if p.name == "payload-codec" and p.pid]
+
+
+def test_a_runner_whose_codec_failed_serves_the_next_call() -> None:
+    # Only a runner that did not answer, died or ran out of memory is replaced: a codec that
+    # throws, does not parse, loops or returns what cannot be sent leaves its runner working
+    # (starting one is a new process and V8: hundreds of milliseconds).
+    own = CodecSandbox(Limits(call_ms=50, wall_seconds=20), workers=1)
+    others = set(runners())  # the module's shared sandbox has runners of its own
+    failing = (
+        "function encodeDownlink(input) { throw new Error('no'); }",
+        "function encodeDownlink(input) {",
+        "function encodeDownlink(input) { while (true) {} }",
+        returning("{bytes: [300]}"),
+    )
+    try:
+        own.encode(INTERVAL_CODEC, {"interval_minutes": 15})
+        first = set(runners()) - others
+        for source in failing:
+            with pytest.raises(CodecFailed):
+                own.encode(source, {})
+            assert own.encode(INTERVAL_CODEC, {"interval_minutes": 15}).f_port == 2
+            assert set(runners()) - others == first
+    finally:
+        own.close()
+    assert set(runners()) - others == set()
