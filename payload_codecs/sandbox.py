@@ -20,15 +20,17 @@ numbers 0-255, the fPort 1-223, warnings and errors are text. What goes wrong is
 from __future__ import annotations
 
 import json
-import multiprocessing
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import Connection
 from typing import Any, Final
 
-from payload_codecs.worker import QUOTED_CHARS, serve
+from payload_codecs.worker import QUOTED_CHARS
 from things_api import MAX_F_PORT, MIN_F_PORT
 
 ENCODE: Final = "encodeDownlink"
@@ -71,25 +73,40 @@ class Decoded:
 
 
 class _Worker:
+    """A worker process, `python -m payload_codecs.worker`, answering over a socket pair: it
+    starts from this module alone (never by re-running the parent's main module, as
+    multiprocessing's spawn would: a web server's, a test runner's or a script read from stdin)."""
+
     def __init__(self, limits: Limits) -> None:
-        spawn = multiprocessing.get_context("spawn")  # never fork a threaded web process
-        self.connection, child = spawn.Pipe()
-        self.process: BaseProcess = spawn.Process(
-            target=serve,
-            args=(child, limits.call_ms, limits.memory_bytes),
-            daemon=True,
-            name="payload-codec",
-        )
-        self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(  # noqa: S603  # our interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "payload_codecs.worker",
+                    str(theirs.fileno()),
+                    str(limits.call_ms),
+                    str(limits.memory_bytes),
+                ],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,  # a terminal's Ctrl-C is for the parent alone
+            )
+        self.connection = Connection(ours.detach())
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(timeout=5)
+        self.process.wait(timeout=5)
         self.connection.close()
 
 
@@ -113,6 +130,11 @@ class CodecSandbox:
         result = self._call(source, DECODE, {"bytes": list(payload), "fPort": f_port})
         _refused_if_errors(result)
         return Decoded(result.get("data"), _warnings(result))
+
+    def functions(self, source: str) -> frozenset[str]:
+        """Which of ENCODE and DECODE the codec defines (loading it within the limits)."""
+        result = self._call(source, "__portalFunctions", {})
+        return frozenset(str(name) for name in result.get("functions", []))
 
     def close(self) -> None:
         with self._lock:

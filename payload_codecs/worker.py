@@ -1,12 +1,14 @@
-"""The codec worker: the process `payload_codecs.sandbox` starts, kills and replaces. It runs
-codecs in mini-racer (embedded V8) and answers over a pipe. It imports nothing of the project,
-so a worker starts with V8 and this module alone.
+"""The codec worker: the process `payload_codecs.sandbox` starts (`python -m
+payload_codecs.worker FD CALL_MS MEMORY_BYTES`), kills and replaces. It runs codecs in
+mini-racer (embedded V8) and answers over the socket FD. It imports nothing of the project, so
+a worker starts with V8 and this module alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any, Final
@@ -23,6 +25,10 @@ globalThis.__portalCall = function (name, input) {
   if (typeof globalThis[name] !== "function") return JSON.stringify({"__missing": name});
   const result = globalThis[name](input);
   return result === undefined ? "null" : JSON.stringify(result);
+};
+globalThis.__portalFunctions = function () {
+  const names = ["encodeDownlink", "decodeDownlink"];
+  return {functions: names.filter((name) => typeof globalThis[name] === "function")};
 };
 """
 
@@ -83,3 +89,8 @@ def serve(connection: Connection, call_ms: int, memory_bytes: int) -> None:
         except JSEvalException as error:
             answer = ("threw", _quoted(str(error)))
         connection.send(answer)
+
+
+if __name__ == "__main__":
+    fd, call_ms, memory_bytes = (int(argument) for argument in sys.argv[1:4])
+    serve(Connection(fd), call_ms, memory_bytes)

@@ -5,7 +5,9 @@ working after each (a worker that hit a limit is killed and replaced)."""
 from __future__ import annotations
 
 import ast
-import multiprocessing
+import os
+import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -38,6 +40,21 @@ def test_warnings_come_back_with_the_bytes(sandbox: CodecSandbox) -> None:
 def test_decoding_shows_what_bytes_mean(sandbox: CodecSandbox) -> None:
     decoded = sandbox.decode(INTERVAL_CODEC, bytes([0x01, 0x00, 0x0F]), 2)
     assert decoded.data == {"interval_minutes": 15}
+
+
+@pytest.mark.parametrize(
+    ("source", "defined"),
+    [
+        (INTERVAL_CODEC, {"encodeDownlink", "decodeDownlink"}),
+        (returning("{bytes: [1]}"), {"encodeDownlink"}),
+        ("var decodeDownlink = function (input) { return {data: 1}; };", {"decodeDownlink"}),
+        ("var encodeDownlink = 3;", set()),
+    ],
+)
+def test_the_functions_a_codec_defines_are_found_without_calling_them(
+    sandbox: CodecSandbox, source: str, defined: set[str]
+) -> None:
+    assert sandbox.functions(source) == defined
 
 
 def test_errors_the_codec_returns_are_a_refusal_in_its_words(sandbox: CodecSandbox) -> None:
@@ -147,8 +164,8 @@ def test_a_runner_killed_from_outside_is_replaced_on_the_next_call() -> None:
     try:
         sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 15})
         (runner,) = sandbox._idle
-        runner.process.kill()
-        runner.process.join(timeout=5)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.process.wait(timeout=5)
         assert sandbox.encode(INTERVAL_CODEC, {"interval_minutes": 60}).payload == b"\x01\x00\x3c"
     finally:
         sandbox.close()
@@ -185,9 +202,9 @@ def test_a_worker_starts_with_v8_and_the_standard_library_alone() -> None:
     assert tops - sys.stdlib_module_names - {"__future__"} == {"py_mini_racer"}
 
 
-def runners() -> list[int]:
-    """The pids of this process's live codec runners."""
-    return [p.pid for p in multiprocessing.active_children() if p.name == "payload-codec" and p.pid]
+def runners(sandbox: CodecSandbox) -> list[int]:
+    """The pids of the sandbox's live idle codec runners."""
+    return [runner.pid for runner in sandbox._idle if runner.alive]
 
 
 def test_a_runner_whose_codec_failed_serves_the_next_call() -> None:
@@ -195,7 +212,6 @@ def test_a_runner_whose_codec_failed_serves_the_next_call() -> None:
     # throws, does not parse, loops or returns what cannot be sent leaves its runner working
     # (starting one is a new process and V8: hundreds of milliseconds).
     own = CodecSandbox(Limits(call_ms=50, wall_seconds=20), workers=1)
-    others = set(runners())  # the module's shared sandbox has runners of its own
     failing = (
         "function encodeDownlink(input) { throw new Error('no'); }",
         "function encodeDownlink(input) {",
@@ -204,12 +220,38 @@ def test_a_runner_whose_codec_failed_serves_the_next_call() -> None:
     )
     try:
         own.encode(INTERVAL_CODEC, {"interval_minutes": 15})
-        first = set(runners()) - others
+        first = set(runners(own))
         for source in failing:
             with pytest.raises(CodecFailed):
                 own.encode(source, {})
             assert own.encode(INTERVAL_CODEC, {"interval_minutes": 15}).f_port == 2
-            assert set(runners()) - others == first
+            assert set(runners(own)) == first
     finally:
         own.close()
-    assert set(runners()) - others == set()
+    assert runners(own) == []
+    for pid in first:  # killed, not left behind
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_codecs_run_from_a_script_read_from_stdin() -> None:
+    # Runners start from their own module, never by re-running the parent's main module (which
+    # multiprocessing's spawn does, and which a script read from stdin does not have).
+    script = (
+        "import os\n"
+        "from payload_codecs.sandbox import CodecSandbox\n"
+        "from tests.payload_codecs.codecs import INTERVAL_CODEC\n"
+        "sandbox = CodecSandbox()\n"
+        "print(sandbox.encode(INTERVAL_CODEC, {'interval_minutes': 15}).payload.hex())\n"
+        "sandbox.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "01000f", "")
