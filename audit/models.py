@@ -32,6 +32,13 @@ class Action(models.TextChoices):
     LORA_PAYLOAD_LIMIT_CHANGED = "lora_payload_limit_changed", "Changed LoRa payload limit"
     CREDENTIAL_TESTED = "credential_tested", "Tested connection"
     ENCRYPTION_KEYS_ROTATED = "encryption_keys_rotated", "Re-encrypted credentials"
+    DEVICE_TYPE_CREATED = "device_type_created", "Created device type"
+    DEVICE_TYPE_CHANGED = "device_type_changed", "Changed device type"
+    CODEC_UPLOADED = "codec_uploaded", "Uploaded codec"
+    DEVICE_ADDED = "device_added", "Added device"
+    DEVICE_CHANGED = "device_changed", "Changed device"
+    DEVICE_REMOVED = "device_removed", "Removed device"
+    DEVICES_IMPORTED = "devices_imported", "Imported devices"
     DOWNLINK_SEND = "downlink_send", "Sent downlink"
     DOWNLINK_CANCEL = "downlink_cancel", "Cancelled downlink"
 

@@ -155,8 +155,8 @@ def _mqtt_body(index: int) -> dict[str, Any]:
 def _send_via_portal(team: Team, operator: User, body: dict[str, Any]) -> None:
     """A LoRa downlink sent as the send form sends it, so the portal has a record of it."""
     from audit.trail import Origin
+    from devices.models import Kind
     from downlinks import services
-    from downlinks.models import Kind
     from things_api import NewLoraDownlink
 
     result = services.downlink_send(

@@ -7,8 +7,8 @@ from typing import Any, Final
 from django import forms
 from django.core.exceptions import ValidationError
 
-from downlinks.models import Kind
-from things_api import DEVICE_ID_FORMATS_IN_WORDS, device_id_format
+from devices.models import Kind
+from things_api import DEVICE_ID_FORMATS_IN_WORDS, device_id_format, same_device_key
 
 # A device id of each kind, as the placeholder of its send form: LoRa devices are known by
 # their DevEUI, MQTT devices by their IMEI.
@@ -36,3 +36,17 @@ class DeviceIdField(forms.CharField):
         self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
         if kind is not None:
             self.widget.attrs["placeholder"] = DEVICE_ID_EXAMPLES[kind]
+
+
+# The kind an id's own format names: a DevEUI is a LoRa device, an IMEI an MQTT one. A UUID or
+# dvnuuid can be either.
+_KIND_OF_ID_PREFIX: Final[dict[str, str]] = {"deveui:": Kind.LORA, "imei:": Kind.MQTT}
+
+
+def kind_of_device_id(device_id: str) -> str | None:
+    """The kind `device_id` can only be of, or None when its format does not say."""
+    key = same_device_key(device_id)
+    for prefix, kind in _KIND_OF_ID_PREFIX.items():
+        if key.startswith(prefix):
+            return kind
+    return None

@@ -11,13 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from devices.models import Kind
 from teams.models import Team
 from things_api import DONE
-
-
-class Kind(models.TextChoices):
-    LORA = "lora", "LoRa"
-    MQTT = "mqtt", "MQTT"
 
 
 class SendState(models.TextChoices):

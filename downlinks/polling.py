@@ -30,8 +30,9 @@ from django.utils import timezone
 from audit.models import AuditEntry, Outcome
 from audit.trail import Origin, record_outcome
 from core.server_timing import measured
+from devices.models import Kind
 from downlinks.locks import LockLost, TeamPollLock, team_poll_lock
-from downlinks.models import CancelState, Downlink, Kind, SendState, SyncState
+from downlinks.models import CancelState, Downlink, SendState, SyncState
 from downlinks.selectors import AnyDownlink, resource_for
 from downlinks.services import is_newer, record_observation
 from teams.connections import NoCredential, team_client

@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from devices.models import Kind
 from downlinks.models import (
     Downlink,
-    Kind,
     Origin,
     StatusEvent,
     SyncState,

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome
 from audit.trail import Origin, record_attempt, record_outcome
-from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
+from devices.models import Kind
+from downlinks.models import CancelState, Downlink, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
 from downlinks.selectors import AnyDownlink, resource_for
 from teams.connections import NoCredential, team_client

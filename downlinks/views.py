@@ -23,6 +23,7 @@ from audit.models import Outcome
 from audit.trail import Origin
 from core.filter_chips import filter_chips
 from core.htmx import filtered_list, page_or_fragment
+from devices.models import Kind
 from downlinks import selectors, services
 from downlinks.forms import (
     CancelForm,
@@ -33,7 +34,7 @@ from downlinks.forms import (
     send_form_class,
 )
 from downlinks.live import LiveOutage
-from downlinks.models import Downlink, Kind, SendState
+from downlinks.models import Downlink, SendState
 from teams.access import TeamRequest, team_member_required
 from teams.connections import NoCredential
 from teams.crypto import DecryptionError

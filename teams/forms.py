@@ -1,12 +1,12 @@
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.forms import BoundField
 
 from audit.models import Action
+from core.filter_form import FilterForm
 from core.form_fields import DateTimeLocalField, require_later
 from teams.connections import outbound_policy
 from teams.models import (
@@ -257,7 +257,7 @@ class LoraPayloadLimitForm(forms.Form):
         return f"{cls.prefix}-lora_payload_limit" in data
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(FilterForm):
     person = forms.CharField(required=False, max_length=150, label="Person")
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action"), *Action.choices], label="Action"
@@ -270,12 +270,3 @@ class AuditFilterForm(forms.Form):
         cleaned = super().clean() or {}
         require_later(self, cleaned, "since", "before", "“Until” must be after “From”.")
         return cleaned
-
-    def query(self) -> str:
-        """The filters as the form reads them, for the links that keep them (the pager, the
-        CSV export): each once, in the form's order, the empty ones left out. A URL that
-        names a filter twice gives it the last value, as the form's fields read it."""
-        if not self.is_bound:
-            return ""
-        values = ((name, self.data.get(name, "")) for name in self.fields)
-        return urlencode([(name, value) for name, value in values if value])

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "teams",
+    "devices",
     "downlinks",
     "simulator",
 ]
@@ -404,6 +405,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": AUDIT_ANCHOR_INTERVAL_SECONDS},
     },
 }
+
+# --- Payload codecs (devices.codecs) --------------------------------------------------------
+# A vendor's codec runs in embedded V8 in worker processes: each call within these limits
+# (a stuck worker is killed after the wall-clock limit and replaced).
+CODEC_CALL_MS = env_int("CODEC_CALL_MS", 50)
+CODEC_MEMORY_MB = env_int("CODEC_MEMORY_MB", 32)
+CODEC_WALL_SECONDS = env_float("CODEC_WALL_SECONDS", 5.0)
+CODEC_WORKERS = env_int("CODEC_WORKERS", 2)
+# The largest codec file and examples file an admin may upload.
+CODEC_MAX_BYTES = env_int("CODEC_MAX_BYTES", 256 * 1024)
 
 # --- The Things API -----------------------------------------------------------------------
 SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")

@@ -6,5 +6,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("teams.urls")),
+    path("", include("devices.urls")),
     path("", include("downlinks.urls")),
 ]

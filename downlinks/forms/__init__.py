@@ -6,8 +6,8 @@ feedback timeout, the statuses) are the API package's, `things_api`; the forms o
 words what is wrong. What the rest of the project uses is exported here.
 """
 
+from devices.fields import DeviceIdField, validate_device_id
 from downlinks.forms.cancel import CancelForm
-from downlinks.forms.fields import DeviceIdField, validate_device_id
 from downlinks.forms.filters import (
     COLUMN_LABELS,
     DEFAULT_SORT,

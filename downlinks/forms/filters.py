@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.form_fields import DateTimeLocalField, require_later
-from downlinks.models import Kind
+from devices.models import Kind
 from downlinks.selectors import FAILED, PAGE_TOKEN_MAX_CHARS, SUCCEEDED
 from things_api import (
     CANCELLED,

@@ -21,9 +21,9 @@ from django.forms import BoundField
 from pydantic import BaseModel
 from pydantic import ValidationError as ModelValidationError
 
-from downlinks.forms.fields import DeviceIdField
+from devices.fields import DeviceIdField
+from devices.models import Kind
 from downlinks.forms.payload import PayloadFormat, payload_bytes
-from downlinks.models import Kind
 from teams.models import LORA_PAYLOAD_LIMIT_DEFAULT, LORA_PAYLOAD_LIMIT_MAX
 from things_api import (
     KNOWN_MQTT_QOS,

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEntry
+from devices.models import CodecVersion, Device, DeviceType
 from downlinks.models import Downlink
 from simulator.server import RunningSimulator
 from teams.models import Membership, Role, Team, ThingsCredential
@@ -42,6 +43,9 @@ def counts() -> dict[str, int]:
         "teams": Team.objects.count(),
         "memberships": Membership.objects.count(),
         "credentials": ThingsCredential.objects.count(),
+        "device types": DeviceType.objects.count(),
+        "codec versions": CodecVersion.objects.count(),
+        "devices": Device.objects.count(),
         "audit entries": AuditEntry.objects.count(),
     }
 
@@ -63,6 +67,12 @@ def test_seed_demo_seeds_once_and_is_idempotent(demo_settings: RunningSimulator)
     assert first["teams"] == 2
     assert first["users"] == 4
     assert first["credentials"] == 2
+    # Acme's catalogue: the water meter's codec passed its own examples when it was seeded.
+    meter = DeviceType.objects.get(team__slug="acme", name="Water meter")
+    codec = meter.current_codec()
+    assert codec is not None
+    assert codec.examples_run > 0
+    assert Device.objects.filter(team__slug="acme", tags__name="north").count() == 3
     run("seed_demo")
     assert counts() == first
 

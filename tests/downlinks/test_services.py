@@ -12,8 +12,9 @@ import pytest
 
 from audit.models import Action, AuditEntry
 from audit.trail import Origin
+from devices.models import Kind
 from downlinks import selectors, services
-from downlinks.models import CancelState, Downlink, Kind, SendState, StatusEvent
+from downlinks.models import CancelState, Downlink, SendState, StatusEvent
 from teams.models import ThingsCredential
 from tests.downlinks.conftest import Dashboard, mqtt_body
 from things_api import (

@@ -13,8 +13,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import Action, AuditEntry
+from devices.fields import DEVICE_ID_EXAMPLES
 from downlinks.forms import MqttSendForm, validate_device_id
-from downlinks.forms.fields import DEVICE_ID_EXAMPLES
 from downlinks.forms.send import SEND_EMPTY_LABEL
 from downlinks.models import Downlink
 from teams.forms import LoraPayloadLimitForm

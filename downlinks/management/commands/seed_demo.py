@@ -21,7 +21,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.trail import Origin
-from downlinks.models import Downlink, Kind
+from devices import services as device_services
+from devices.example_codecs import WATER_METER_CODEC, WATER_METER_EXAMPLES
+from devices.models import DeviceType, Kind
+from downlinks.models import Downlink
 from downlinks.services import downlink_send as send
 from downlinks.services import new_submission_key
 from teams import services
@@ -66,6 +69,10 @@ DEMO_MQTT = (
     ("imei:350266800610994", "set-config sim:FAILED_TO_TRANSMIT_TO_DEVICE"),
     ("urn:dev:imei:350266800610995", "report-now"),
 )
+# Acme's device catalogue: labels and tags for the devices above (by index).
+DEMO_LORA_LABELS = ("Hall 3", "Hall 4", "Pump house", "Gate", "Roof tank")
+DEMO_LORA_TAGS = ("north pilot", "north", "south pilot", "south", "north")
+DEMO_MQTT_LABELS = ("Truck 7", "Truck 12", "Van 3")
 DEMO_USERS = (
     DemoUser("admin", True, {"acme": Role.ADMIN, "globex": Role.ADMIN}),
     DemoUser("oscar", False, {"acme": Role.OPERATOR}),
@@ -171,6 +178,47 @@ class Command(BaseCommand):
                 ),
                 origin=origin,
             )
+
+        if demo.slug == "acme" and not DeviceType.objects.filter(team=team).exists():
+            self.seed_devices(team, origin)
+
+    def seed_devices(self, team: Team, origin: Origin) -> None:
+        """Two device types (the water meter with the project's own codec, which its examples
+        check) and Acme's demo devices with labels and tags."""
+        meter = DeviceType(team=team, name="Water meter", kind=Kind.LORA, default_f_port=2)
+        device_services.device_type_save(
+            device_type=meter,
+            codec=device_services.CodecUpload(WATER_METER_CODEC, WATER_METER_EXAMPLES),
+            origin=origin,
+            uploaded_by=None,
+        )
+        tracker = DeviceType(team=team, name="Tracker", kind=Kind.MQTT, default_topic="config")
+        device_services.device_type_save(
+            device_type=tracker, codec=None, origin=origin, uploaded_by=None
+        )
+        rows = [
+            device_services.DeviceValues(
+                device_id=device_id,
+                kind=Kind.LORA,
+                label=label,
+                device_type=meter,
+                tags=tuple(tags.split()),
+            )
+            for (device_id, _, _), label, tags in zip(
+                DEMO_LORA, DEMO_LORA_LABELS, DEMO_LORA_TAGS, strict=True
+            )
+        ]
+        rows += [
+            device_services.DeviceValues(
+                device_id=device_id,
+                kind=Kind.MQTT,
+                label=label,
+                device_type=tracker,
+                tags=("fleet",),
+            )
+            for (device_id, _), label in zip(DEMO_MQTT, DEMO_MQTT_LABELS, strict=True)
+        ]
+        device_services.devices_import(team=team, rows=rows, origin=origin)
 
     def send_demo_downlinks(self, team: Team) -> None:
         """A few downlinks of every outcome, sent through the portal, so the lists and the

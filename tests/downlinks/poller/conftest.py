@@ -7,8 +7,9 @@ import pytest
 
 from audit.trail import Origin
 from benchmarks.simulated_team import team_on_simulator
+from devices.models import Kind
 from downlinks import services
-from downlinks.models import Downlink, Kind
+from downlinks.models import Downlink
 from simulator.server import RunningSimulator
 from teams.models import Team
 from things_api import (
