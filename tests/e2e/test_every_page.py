@@ -38,7 +38,9 @@ def test_every_page_kind_is_clean(portal: Portal) -> None:
     )
     page = portal.signed_in(portal.admin)  # an admin sees every team page
 
-    for path in ("", "lora/", "mqtt/", "members/", "audit/", "sync/"):
+    pages: tuple[str, ...] = ("", "lora/", "mqtt/", "members/", "audit/", "sync/", "devices/")
+    pages += ("devices/new", "devices/import", "device-types/", "device-types/new")
+    for path in pages:
         visit(page, portal.team_url(path))
     visit(page, f"{portal.url}/teams/")
     visit(page, f"{portal.url}/accounts/password/")

@@ -80,6 +80,11 @@ def test_the_main_pages_fit_and_pass_axe(portal: Portal, width: int) -> None:
         "members": "members/",
         "credential": "credential/",
         "sync": "sync/",
+        "devices": "devices/",
+        "device-new": "devices/new",
+        "device-import": "devices/import",
+        "device-types": "device-types/",
+        "device-type-new": "device-types/new",
     }
     problems: list[str] = []
     for name, path in pages.items():
