@@ -1,11 +1,11 @@
 """The project's packages depend on each other one way, read from the import statements.
 
-`things_portal` is the roof (settings, URLs, Celery, WSGI): nothing below imports it. The apps
-(`accounts`, `teams`, `devices`, `downlinks`) sit under it; `audit`, the API package `things_api` and the
-codec sandbox `payload_codecs` (which takes the fPort rules from `things_api`) are leaves every
-app may use, `core` is the floor of shared pieces that know no app, and the simulator stands
-apart. Every import counts, including those
-inside functions and under TYPE_CHECKING: a cycle there is still a cycle in the design.
+`things_portal` is the roof (settings, URLs, Celery, WSGI): nothing below imports it. The
+apps (`accounts`, `teams`, `devices`, `downlinks`) sit under it; `audit`, the API package
+`things_api` and the codec sandbox `payload_codecs` (which takes the fPort rules from
+`things_api`) are leaves every app may use, `core` is the floor of shared pieces that know no
+app, and the simulator stands apart. Every import counts, including those inside functions
+and under TYPE_CHECKING: a cycle there is still a cycle in the design.
 """
 
 import ast
