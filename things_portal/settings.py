@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "teams",
     "devices",
+    "command_templates",
     "downlinks",
     "simulator",
 ]

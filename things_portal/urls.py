@@ -7,5 +7,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("teams.urls")),
     path("", include("devices.urls")),
+    path("", include("command_templates.urls")),
     path("", include("downlinks.urls")),
 ]
