@@ -102,6 +102,23 @@ class Downlink(models.Model):
     # with the same key finds this record instead of creating again. NULL (not "") for the
     # records without one (cancelled here), which a unique constraint does not compare.
     submission_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    # Sent from a template: the version, the values it was given and the codec version that
+    # made the bytes (for "what did we send?", and clone with the same values).
+    template_version = models.ForeignKey(
+        "command_templates.TemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="downlinks",
+    )
+    template_values = models.JSONField(default=dict, blank=True)
+    codec_version = models.ForeignKey(
+        "devices.CodecVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="downlinks",
+    )
     # The last state the portal saw (from the create answer, a page, or the poller).
     status = models.CharField(max_length=40, blank=True)
     last_failure_reason = models.CharField(max_length=60, blank=True)

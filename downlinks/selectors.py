@@ -491,7 +491,7 @@ def downlink_record(*, team: Team, kind: str, downlink_id: UUID) -> Downlink | N
     """The portal's record of a downlink; None if it was neither sent nor cancelled here."""
     return (
         Downlink.objects.filter(team=team, kind=kind, remote_id=downlink_id)
-        .select_related("sent_by")
+        .select_related("sent_by", "template_version__template", "codec_version")
         .first()
     )
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEntry, Outcome
 from audit.trail import Origin, record_attempt, record_outcome
-from devices.models import Kind
+from command_templates.models import TemplateVersion
+from devices.models import CodecVersion, Kind
 from downlinks.models import CancelState, Downlink, SendState, StatusEvent
 from downlinks.models import Origin as RecordOrigin
 from downlinks.selectors import AnyDownlink, resource_for
@@ -250,6 +251,30 @@ def _refresh(team: Team, kind: str, records: list[Downlink]) -> None:
         return
 
 
+@dataclass(frozen=True)
+class MadeWith:
+    """What made a downlink's payload, when a template did."""
+
+    version: TemplateVersion
+    values: dict[str, Any]
+    codec_version: CodecVersion | None = None
+
+    def record_fields(self) -> dict[str, Any]:
+        return {
+            "template_version": self.version,
+            "template_values": self.values,
+            "codec_version": self.codec_version,
+        }
+
+    def audited(self) -> dict[str, Any]:
+        return {
+            "name": self.version.template.name,
+            "version": self.version.number,
+            "parameters": self.values,
+            **({"codecVersion": self.codec_version.number} if self.codec_version else {}),
+        }
+
+
 def downlink_send(
     *,
     team: Team,
@@ -259,6 +284,7 @@ def downlink_send(
     user: AbstractBaseUser | AnonymousUser | None,
     submission_key: str,
     send_anyway: bool = False,
+    made_with: MadeWith | None = None,
 ) -> SendResult:
     """Create one downlink, at most once per `submission_key`.
 
@@ -284,6 +310,8 @@ def downlink_send(
     if on_its_way and not send_anyway:
         return SendResult(None, None, on_its_way=on_its_way)
     asked = audit_asked(kind, wire)
+    if made_with is not None:
+        asked["template"] = made_with.audited()
     if on_its_way:
         asked["sendAnyway"] = {
             "alreadyOnItsWay": [
@@ -302,6 +330,7 @@ def downlink_send(
                 payload_summary=summary[:200],
                 send_state=SendState.SENDING,
                 submission_key=submission_key,
+                **(made_with.record_fields() if made_with is not None else {}),
             )
             attempt = record_attempt(
                 Action.DOWNLINK_SEND,

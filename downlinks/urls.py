@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from downlinks import views
+from downlinks import template_views, views
 
 
 class KindConverter:
@@ -40,4 +40,16 @@ urlpatterns = [
         name="cancel",
     ),
 ]
-urlpatterns.append(path("t/<slug:team_slug>/sync/", views.sync_status, name="sync_status"))
+urlpatterns += [
+    path("t/<slug:team_slug>/sync/", views.sync_status, name="sync_status"),
+    path(
+        "t/<slug:team_slug>/templates/<int:template_pk>/send",
+        template_views.template_send,
+        name="template_send",
+    ),
+    path(
+        "t/<slug:team_slug>/templates/<int:template_pk>/send/preview",
+        template_views.template_send_preview,
+        name="template_send_preview",
+    ),
+]

@@ -28,8 +28,7 @@ from downlinks import selectors, services
 from downlinks.forms import (
     CancelForm,
     DownlinkFilterForm,
-    LoraSendForm,
-    MqttSendForm,
+    SendForm,
     list_columns,
     send_form_class,
 )
@@ -73,11 +72,11 @@ def upstream_problem(error: Exception, request: TeamRequest) -> tuple[str, int]:
     if isinstance(error, NoCredential):
         return f"{error} {_who_can_fix_the_credential(request, 'enter one')}", 503
     assert isinstance(error, ThingsError)
-    text = _with_who_can_fix(error.describe(), error, request)
+    text = with_who_can_fix(error.describe(), error, request)
     return text, 504 if isinstance(error, ThingsTimeoutError) else 502
 
 
-def _with_who_can_fix(text: str, error: Exception | None, request: TeamRequest) -> str:
+def with_who_can_fix(text: str, error: Exception | None, request: TeamRequest) -> str:
     """`text`, and for a credential the API did not accept, who can fix it."""
     if isinstance(error, CREDENTIAL_FAILURES):
         sentence = text if text.endswith((".", "!", "?")) else f"{text}."
@@ -94,7 +93,7 @@ def _who_can_fix_the_credential(request: TeamRequest, what: str) -> str:
     return f"Ask a team admin to {what}: {', '.join(names)}."
 
 
-def _kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
+def kind_context(request: TeamRequest, kind: str) -> dict[str, Any]:
     return {
         "kind": kind,
         "kind_label": Kind(kind).label,
@@ -111,7 +110,7 @@ def downlink_list(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
     form = DownlinkFilterForm(request.GET, kind=kind)
     other_kind = Kind.MQTT if kind == Kind.LORA else Kind.LORA
     context: dict[str, Any] = {
-        **_kind_context(request, kind),
+        **kind_context(request, kind),
         "form": form,
         "page": None,
         "banner": "",
@@ -233,7 +232,7 @@ def downlink_detail(
     """The downlink as the API has it, with what the portal saw and did. When the API cannot be
     read, the page keeps what the portal holds, says since when the live data is missing, and
     keeps trying (further apart each time, see `LiveOutage`) until it is back."""
-    context: dict[str, Any] = {**_kind_context(request, kind), "banner": "", "outage": None}
+    context: dict[str, Any] = {**kind_context(request, kind), "banner": "", "outage": None}
     status = 200
     downlink: LoraDownlink | MqttDownlink | None = None
     try:
@@ -268,7 +267,7 @@ def downlink_raw(
 ) -> HttpResponse:
     """The API's answer as it came, on request."""
     context: dict[str, Any] = {
-        **_kind_context(request, kind),
+        **kind_context(request, kind),
         "downlink_id": downlink_id,
         "banner": "",
     }
@@ -289,7 +288,7 @@ def downlink_raw(
 @team_member_required(Role.OPERATOR)
 def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     form_class = send_form_class(kind)
-    context: dict[str, Any] = {**_kind_context(request, kind), "banner": "", "cloned_from": None}
+    context: dict[str, Any] = {**kind_context(request, kind), "banner": "", "cloned_from": None}
     status = 200
     if request.method == "POST":
         form = form_class(request.POST, lora_payload_limit=request.team.lora_payload_limit)
@@ -308,7 +307,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
             )
             if result.repeated:
                 assert result.record is not None
-                return _already_submitted(request, kind, form, result.record, context)
+                return already_submitted(request, kind, form, result.record, context)
             if result.on_its_way:
                 context["on_its_way"] = result.on_its_way
                 status = 409
@@ -324,10 +323,10 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                 # Not a form ready to send again: the record of this attempt, followed up (its
                 # page says what happened and what comes next).
                 assert result.record is not None
-                return redirect(_attempt_url(team_slug, kind, result.record.pk))
+                return redirect(attempt_url(team_slug, kind, result.record.pk))
             else:
                 # Certainly not created: the form again, as filled in, under a new key.
-                context["banner"] = _with_who_can_fix(result.message, result.error, request)
+                context["banner"] = with_who_can_fix(result.message, result.error, request)
                 context["outcome"] = result.outcome
                 status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
                 form = form.with_fresh_key()
@@ -365,18 +364,19 @@ def _record_id(value: str) -> int:
         raise Http404("No such send attempt.") from None
 
 
-def _attempt_url(team_slug: str, kind: str, record_id: int) -> str:
+def attempt_url(team_slug: str, kind: str, record_id: int) -> str:
     return reverse(
         "downlinks:attempt", kwargs={"team_slug": team_slug, "kind": kind, "record_id": record_id}
     )
 
 
-def _already_submitted(
+def already_submitted(
     request: TeamRequest,
     kind: str,
-    form: LoraSendForm | MqttSendForm,
+    form: SendForm[Any],
     record: Downlink,
     context: dict[str, Any],
+    page: str = "downlinks/send.html",
 ) -> HttpResponse:
     """A second submission of the same form: nothing is sent; show what the first became."""
     when = formats.time_format(timezone.localtime(record.created_at), "H:i:s")
@@ -398,9 +398,9 @@ def _already_submitted(
             f"{record.send_message} Nothing was sent again."
         )
         context["form"] = form.with_fresh_key()
-        return render(request, "downlinks/send.html", context, status=409)
+        return render(request, page, context, status=409)
     messages.info(request, f"This form was sent already (at {when}); nothing was sent again.")
-    return redirect(_attempt_url(request.team.slug, kind, record.pk))
+    return redirect(attempt_url(request.team.slug, kind, record.pk))
 
 
 @require_GET
@@ -417,7 +417,7 @@ def send_attempt(request: TeamRequest, team_slug: str, kind: str, record_id: int
             "downlinks:detail", team_slug=team_slug, kind=kind, downlink_id=record.remote_id
         )
     context = {
-        **_kind_context(request, kind),
+        **kind_context(request, kind),
         "attempt": attempt,
         "record": record,
         "poll_seconds": settings.POLL_INTERVAL_SECONDS,
@@ -441,7 +441,7 @@ def downlink_send_preview(request: TeamRequest, team_slug: str, kind: str) -> Ht
         "payload_hex": payload.hex().upper() if payload is not None else "",
         "iso_timeout": form.feedback_timeout_iso,
         "previewing": True,  # the errors as one types (a sent form has its summary at the top)
-        **_kind_context(request, kind),
+        **kind_context(request, kind),
     }
     return render(request, "downlinks/send.html#preview", context)
 
@@ -454,7 +454,7 @@ def downlink_send_preview(request: TeamRequest, team_slug: str, kind: str) -> Ht
 def downlink_cancel(
     request: TeamRequest, team_slug: str, kind: str, downlink_id: UUID
 ) -> HttpResponse:
-    context: dict[str, Any] = {**_kind_context(request, kind), "banner": "", "refusal": ""}
+    context: dict[str, Any] = {**kind_context(request, kind), "banner": "", "refusal": ""}
     try:
         downlink = _fetch_or_404(request, kind, downlink_id)
     except UPSTREAM_FAILURES as error:
@@ -499,7 +499,7 @@ def downlink_cancel(
         )
     if result.outcome != Outcome.REFUSED:
         # The API could not be asked: an upstream failure (502/504), not a refusal.
-        context["banner"] = _with_who_can_fix(result.message, result.error, request)
+        context["banner"] = with_who_can_fix(result.message, result.error, request)
         timed_out = isinstance(result.error, ThingsTimeoutError)
         return render(request, "downlinks/cancel.html", context, status=504 if timed_out else 502)
     context["refusal"] = result.message

@@ -25,6 +25,7 @@ from downlinks.forms.send import (
     SendForm,
     send_form_class,
 )
+from downlinks.forms.template_send import TemplateSendForm
 
 __all__ = [
     "COLUMN_LABELS",
@@ -40,6 +41,7 @@ __all__ = [
     "MqttSendForm",
     "PayloadFormat",
     "SendForm",
+    "TemplateSendForm",
     "list_columns",
     "payload_bytes",
     "send_form_class",

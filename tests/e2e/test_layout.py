@@ -85,6 +85,8 @@ def test_the_main_pages_fit_and_pass_axe(portal: Portal, width: int) -> None:
         "device-import": "devices/import",
         "device-types": "device-types/",
         "device-type-new": "device-types/new",
+        "templates": "templates/",
+        "template-new": "templates/new",
     }
     problems: list[str] = []
     for name, path in pages.items():

@@ -1,0 +1,111 @@
+"""Sending from a template (operators): the template's form, a live preview of exactly what
+will be sent, and the send itself through the same exactly-once service as the raw forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import Outcome
+from audit.trail import Origin
+from command_templates.models import CommandTemplate
+from downlinks import services
+from downlinks.forms import TemplateSendForm
+from downlinks.views import (
+    SEND_FAILURE_STATUS,
+    already_submitted,
+    attempt_url,
+    kind_context,
+    with_who_can_fix,
+)
+from teams.access import TeamRequest, team_member_required
+from teams.models import Role
+
+PAGE = "downlinks/template_send.html"
+
+
+def _template(request: TeamRequest, template_pk: int) -> CommandTemplate:
+    return get_object_or_404(
+        CommandTemplate.objects.select_related("device_type").prefetch_related(
+            "versions", "device_type__codec_versions"
+        ),
+        pk=template_pk,
+        team=request.team,
+    )
+
+
+def _form(request: TeamRequest, template: CommandTemplate, data: Any = None) -> TemplateSendForm:
+    return TemplateSendForm(
+        data,
+        version=template.current(),
+        device_type=template.device_type,
+        lora_payload_limit=request.team.lora_payload_limit,
+        initial={"device_id": request.GET.get("device", "")} if data is None else {},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@team_member_required(Role.OPERATOR)
+def template_send(request: TeamRequest, team_slug: str, template_pk: int) -> HttpResponse:
+    template = _template(request, template_pk)
+    kind = template.kind
+    context: dict[str, Any] = {**kind_context(request, kind), "template": template, "banner": ""}
+    status = 200
+    if request.method == "GET":
+        form = _form(request, template)
+    else:
+        form = _form(request, template, request.POST)
+        new = form.new_downlink()
+        if new is None:
+            status = 400
+        else:
+            assert form.made is not None
+            result = services.downlink_send(
+                team=request.team,
+                kind=kind,
+                new=new,
+                origin=Origin.from_request(request),
+                user=request.user,
+                submission_key=str(form.cleaned_data["submission_key"]),
+                send_anyway=form.cleaned_data["send_anyway"],
+                made_with=services.MadeWith(form.version, form.values(), form.made.codec_version),
+            )
+            if result.repeated:
+                assert result.record is not None
+                return already_submitted(request, kind, form, result.record, context, PAGE)
+            if result.on_its_way:
+                context["on_its_way"] = result.on_its_way
+                status = 409
+            elif result.downlink is not None:
+                messages.success(request, result.message)
+                return redirect(
+                    "downlinks:detail",
+                    team_slug=team_slug,
+                    kind=kind,
+                    downlink_id=result.downlink.id,
+                )
+            elif result.outcome == Outcome.UNKNOWN:
+                assert result.record is not None
+                return redirect(attempt_url(team_slug, kind, result.record.pk))
+            else:
+                context["banner"] = with_who_can_fix(result.message, result.error, request)
+                context["outcome"] = result.outcome
+                status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
+                form = form.with_fresh_key()
+    context["form"] = form
+    return render(request, PAGE, context, status=status)
+
+
+@require_POST
+@team_member_required(Role.OPERATOR)
+def template_send_preview(request: TeamRequest, team_slug: str, template_pk: int) -> HttpResponse:
+    """What the values make, for the form's live preview (sends nothing)."""
+    template = _template(request, template_pk)
+    form = _form(request, template, request.POST)
+    form.is_valid()
+    context = {"form": form, "template": template, "kind": template.kind}
+    return render(request, f"{PAGE}#preview", context)
