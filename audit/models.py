@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     DEVICE_CHANGED = "device_changed", "Changed device"
     DEVICE_REMOVED = "device_removed", "Removed device"
     DEVICES_IMPORTED = "devices_imported", "Imported devices"
+    TEMPLATES_ONLY_CHANGED = "templates_only_changed", "Changed templates-only rule"
     TEMPLATE_CREATED = "template_created", "Created template"
     TEMPLATE_CHANGED = "template_changed", "Changed template"
     DOWNLINK_SEND = "downlink_send", "Sent downlink"

@@ -130,3 +130,12 @@ def default_problems(definition: Definition) -> list[str]:
         except forms.ValidationError as error:
             problems.append(f"parameters[{number}].default: {' '.join(error.messages)}")
     return problems
+
+
+class TemplatesOnlyForm(forms.Form):
+    templates_only = forms.BooleanField(
+        required=False,
+        label="Operators send from templates only",
+        help_text="The raw LoRa and MQTT send forms then refuse operators; admins may still "
+        "send raw.",
+    )

@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.trail import Origin
 from command_templates import services
-from command_templates.forms import TemplateForm
+from command_templates.forms import TemplateForm, TemplatesOnlyForm
 from command_templates.models import CommandTemplate, TemplateVersion
+from teams import services as team_services
 from teams.access import TeamRequest, permissions, team_member_required
 from teams.models import Role
 
@@ -35,8 +36,31 @@ def _templates(request: TeamRequest) -> list[CommandTemplate]:
 @require_GET
 @team_member_required(Role.VIEWER)
 def template_list(request: TeamRequest, team_slug: str) -> HttpResponse:
-    context = {"templates": _templates(request), **permissions(request.membership)}
+    context = {
+        "templates": _templates(request),
+        "rule_form": TemplatesOnlyForm(initial={"templates_only": request.team.templates_only}),
+        **permissions(request.membership),
+    }
     return render(request, "command_templates/list.html", context)
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def templates_only(request: TeamRequest, team_slug: str) -> HttpResponse:
+    form = TemplatesOnlyForm(request.POST)
+    form.is_valid()  # a checkbox: always valid
+    team = team_services.templates_only_set(
+        team=request.team,
+        templates_only=form.cleaned_data["templates_only"],
+        origin=Origin.from_request(request),
+    )
+    messages.success(
+        request,
+        "Operators now send from templates only."
+        if team.templates_only
+        else "Operators may send raw downlinks again.",
+    )
+    return redirect("command_templates:list", team_slug=team_slug)
 
 
 @require_http_methods(["GET", "POST"])

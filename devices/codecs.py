@@ -11,16 +11,22 @@ from payload_codecs.examples import ExamplesUnreadable, failing_examples, read_e
 from payload_codecs.sandbox import DECODE, ENCODE, CodecFailed, CodecSandbox, Limits
 
 
-@functools.cache
 def sandbox() -> CodecSandbox:
-    return CodecSandbox(
+    """The sandbox for the limits the settings name now (one per set of limits: a test that
+    changes them gets a sandbox of its own)."""
+    return _sandbox(
         Limits(
             call_ms=settings.CODEC_CALL_MS,
             memory_bytes=settings.CODEC_MEMORY_MB * 1024 * 1024,
             wall_seconds=settings.CODEC_WALL_SECONDS,
         ),
-        workers=settings.CODEC_WORKERS,
+        settings.CODEC_WORKERS,
     )
+
+
+@functools.cache
+def _sandbox(limits: Limits, workers: int) -> CodecSandbox:
+    return CodecSandbox(limits, workers=workers)
 
 
 def codec_functions(source: str) -> frozenset[str]:

@@ -8,7 +8,9 @@ changes (the `#name` partials of the same template), so the two cannot drift apa
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any, Concatenate
 from uuid import UUID
 
 from django.conf import settings
@@ -284,8 +286,25 @@ def downlink_raw(
 # --- Send ------------------------------------------------------------------------------------
 
 
+def raw_send_allowed[**P](
+    view: Callable[Concatenate[TeamRequest, P], HttpResponse],
+) -> Callable[Concatenate[TeamRequest, P], HttpResponse]:
+    """The raw send forms, unless the team's operators send from templates only (a team
+    setting; admins may still send raw): then a refusal in words, with the way to templates."""
+
+    def wrapper(request: TeamRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if request.team.templates_only and not request.membership.allows(Role.ADMIN):
+            context = {"admins": request.team.admin_usernames()}
+            return render(request, "downlinks/templates_only.html", context, status=403)
+        return view(request, *args, **kwargs)
+
+    update_wrapper(wrapper, view)
+    return wrapper
+
+
 @require_http_methods(["GET", "POST"])
 @team_member_required(Role.OPERATOR)
+@raw_send_allowed
 def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     form_class = send_form_class(kind)
     context: dict[str, Any] = {**kind_context(request, kind), "banner": "", "cloned_from": None}
@@ -427,6 +446,7 @@ def send_attempt(request: TeamRequest, team_slug: str, kind: str, record_id: int
 
 @require_POST
 @team_member_required(Role.OPERATOR)
+@raw_send_allowed
 def downlink_send_preview(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     """What the form would send, recomputed as the person types: bytes, duration, problems.
 

@@ -40,6 +40,12 @@ class Team(models.Model):
         ],
         help_text="The most bytes a LoRa payload sent from the portal may have.",
     )
+    # Operators send from templates only (admins may still send raw); enforced by the views.
+    templates_only = models.BooleanField(
+        "operators send from templates only",
+        default=False,
+        help_text="Operators then send only what a template makes; admins may still send raw.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -180,6 +180,29 @@ def lora_payload_limit_set(*, team: Team, limit: int, origin: Origin) -> Team:
     return team
 
 
+def templates_only_set(*, team: Team, templates_only: bool, origin: Origin) -> Team:
+    """Whether the team's operators send from templates only; audited when it changes."""
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        if team.templates_only == templates_only:
+            return team
+        team.templates_only = templates_only
+        team.save(update_fields=["templates_only"])
+        record(
+            Action.TEMPLATES_ONLY_CHANGED,
+            origin=origin,
+            outcome=Outcome.OK,
+            target_kind="team",
+            target_id=team.slug,
+            asked={"templates_only": templates_only},
+            summary="Operators send from templates only"
+            if templates_only
+            else "Operators may send raw downlinks",
+            team=team_ref(team),
+        )
+    return team
+
+
 @dataclass(frozen=True)
 class CredentialInput:
     """What an admin enters for a credential; `secret` None keeps the stored one."""

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client, override_settings
@@ -30,10 +31,13 @@ from django.urls import (
 
 from audit.models import AuditEntry
 from benchmarks.simulated_team import connect_to_simulator
+from command_templates.definition import read_definition
+from command_templates.models import CommandTemplate, TemplateVersion
+from devices.models import CodecVersion, Device, DeviceType, Kind
 from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
 from teams.connections import forget_clients
-from teams.models import ROLE_RANK, Membership, Role
+from teams.models import ROLE_RANK, Membership, Role, Team
 from tests.downlinks.conftest import lora_form
 from tests.teams.capture import body_of
 from tests.teams.world import TeamObjects, TeamPeople, World, build_world, sign_in
@@ -109,6 +113,60 @@ def lora_send_form(objects: TeamObjects) -> dict[str, str]:
     return lora_form()
 
 
+# The team's catalogue (a device type with a codec, a device, a template), made by
+# `with_catalogue`; objects without one get an id no team has (like NO_DOWNLINK).
+NO_OBJECT = 0
+
+
+def _first_pk(model: type[Model], team: Team) -> int:
+    found = model._default_manager.filter(team=team).values_list("pk", flat=True).first()
+    return found if found is not None else NO_OBJECT
+
+
+def team_device(objects: TeamObjects) -> dict[str, object]:
+    return {"team_slug": objects.team.slug, "device_pk": _first_pk(Device, objects.team)}
+
+
+def team_device_type(objects: TeamObjects) -> dict[str, object]:
+    return {"team_slug": objects.team.slug, "type_pk": _first_pk(DeviceType, objects.team)}
+
+
+def team_codec(objects: TeamObjects) -> dict[str, object]:
+    return {**team_device_type(objects), "number": 1}
+
+
+def team_template(objects: TeamObjects) -> dict[str, object]:
+    return {"team_slug": objects.team.slug, "template_pk": _first_pk(CommandTemplate, objects.team)}
+
+
+def with_catalogue(team: Team) -> None:
+    """A device type with a codec, a device of it, and a template sending through the codec."""
+    device_type = DeviceType.objects.create(
+        team=team, name="Meter", kind=Kind.LORA, default_f_port=2
+    )
+    source = "function encodeDownlink(input) { return {bytes: [1], fPort: 2}; }"
+    CodecVersion.objects.create(
+        device_type=device_type, number=1, source=source, sha256=CodecVersion.digest(source)
+    )
+    Device.objects.create(
+        team=team, kind=Kind.LORA, device_id=LORA_ID, key=LORA_ID, device_type=device_type
+    )
+    template = CommandTemplate.objects.create(
+        team=team, name="Ping", kind=Kind.LORA, device_type=device_type
+    )
+    text = "payload: {codec: {}}\n"
+    definition = read_definition(text, kind=Kind.LORA, has_codec=True, default_f_port=2)
+    TemplateVersion.objects.create(
+        template=template,
+        number=1,
+        source=text,
+        definition=definition.model_dump(mode="json", by_alias=True),
+    )
+
+
+LORA_ID = "deveui:0004a30b001c0530"
+
+
 @dataclass(frozen=True)
 class Rule:
     """The least a person needs for a route, the methods it answers, and how to fill its URL
@@ -171,6 +229,22 @@ ROUTES: dict[str, Rule] = {
     "downlinks:send_preview": Rule(Role.OPERATOR, ("POST",), kwargs=team_kind, data=lora_send_form),
     "downlinks:cancel": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_downlink),
     "downlinks:sync_status": Rule(Role.ADMIN, kwargs=team_slug),
+    "downlinks:template_send": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_template),
+    "downlinks:template_send_preview": Rule(Role.OPERATOR, ("POST",), kwargs=team_template),
+    "devices:list": Rule(Role.VIEWER, kwargs=team_slug),
+    "devices:new": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
+    "devices:import": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
+    "devices:import_template": Rule(Role.ADMIN, kwargs=team_slug),
+    "devices:edit": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_device),
+    "devices:remove": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_device),
+    "devices:types": Rule(Role.ADMIN, kwargs=team_slug),
+    "devices:type_new": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
+    "devices:type_edit": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_device_type),
+    "devices:codec_source": Rule(Role.ADMIN, kwargs=team_codec),
+    "command_templates:list": Rule(Role.VIEWER, kwargs=team_slug),
+    "command_templates:new": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
+    "command_templates:edit": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_template),
+    "command_templates:templates_only": Rule(Role.ADMIN, ("POST",), kwargs=team_slug),
 }
 
 # Routes served by Django itself that the table does not cover: the admin (tested below) and
@@ -317,6 +391,8 @@ DOWNLINK_BODIES = {
 @pytest.fixture
 def world(db: None, simulator: RunningSimulator) -> World:
     world = build_world()
+    with_catalogue(world.alpha.team)
+    with_catalogue(world.beta.team)
     world = replace(
         world,
         alpha=with_downlinks(world.alpha, simulator),

@@ -291,3 +291,26 @@ def test_viewers_cannot_send_from_templates(dash: Dashboard) -> None:
     assert dash.viewer.get(send_url(template)).status_code == 403
     assert dash.viewer.post(send_url(template), {}).status_code == 403
     assert dash.writes() == 0
+
+
+def test_templates_only_refuses_operators_the_raw_forms_in_words(
+    dash: Dashboard, meter: DeviceType
+) -> None:
+    rule = reverse("command_templates:templates_only", kwargs={"team_slug": dash.team.slug})
+    assert dash.operator.post(rule, {"templates_only": "on"}).status_code == 403  # admins' rule
+    assert dash.admin.post(rule, {"templates_only": "on"}).status_code == 302
+    assert AuditEntry.objects.filter(action=Action.TEMPLATES_ONLY_CHANGED).count() == 1
+    raw = dash.url("send", Kind.LORA)
+    refused = dash.operator.get(raw)
+    assert refused.status_code == 403
+    assert "operators send only what a template makes" in page_text(refused)
+    assert "ferry-admin" in page_text(refused)  # who can send it raw
+    body = {"device_id": LORA_DEVICE, "payload_format": "hex", "payload": "01", "f_port": "1"}
+    assert dash.operator.post(raw, body).status_code == 403
+    assert dash.operator.post(dash.url("send_preview", Kind.LORA), body).status_code == 403
+    assert dash.writes() == 0
+    assert dash.admin.get(raw).status_code == 200  # admins may still send raw
+    template = make_template(dash, "Set interval", SET_INTERVAL, kind=Kind.LORA, device_type=meter)
+    sent = dash.operator.post(send_url(template), filled(dash, template))
+    assert sent.status_code == 302
+    assert dash.writes() == 1
