@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('teams', '0002_team_lora_payload_limit'),
+        ("teams", "0002_team_lora_payload_limit"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='team',
-            name='templates_only',
-            field=models.BooleanField(default=False, help_text='Operators then send only what a template makes; admins may still send raw.', verbose_name='operators send from templates only'),
+            model_name="team",
+            name="templates_only",
+            field=models.BooleanField(
+                default=False,
+                help_text="Operators then send only what a template makes; admins may still send raw.",
+                verbose_name="operators send from templates only",
+            ),
         ),
     ]
