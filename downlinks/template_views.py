@@ -6,15 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Outcome
 from audit.trail import Origin
+from command_templates.fields import PREFIX
 from command_templates.models import CommandTemplate
 from downlinks import services
 from downlinks.forms import TemplateSendForm
+from downlinks.models import Downlink
 from downlinks.views import (
     SEND_FAILURE_STATUS,
     already_submitted,
@@ -28,6 +30,12 @@ from teams.models import Role
 PAGE = "downlinks/template_send.html"
 
 
+def form_initial(values: dict[str, Any]) -> dict[str, Any]:
+    """A downlink's parameter values as the template form's initial data (a duration was
+    sent as seconds, and is shown as such)."""
+    return {f"{PREFIX}{name}": value for name, value in values.items()}
+
+
 def _template(request: TeamRequest, template_pk: int) -> CommandTemplate:
     return get_object_or_404(
         CommandTemplate.objects.select_related("device_type").prefetch_related(
@@ -38,13 +46,33 @@ def _template(request: TeamRequest, template_pk: int) -> CommandTemplate:
     )
 
 
-def _form(request: TeamRequest, template: CommandTemplate, data: Any = None) -> TemplateSendForm:
+def _form(
+    request: TeamRequest,
+    template: CommandTemplate,
+    data: Any = None,
+    initial: dict[str, Any] | None = None,
+) -> TemplateSendForm:
     return TemplateSendForm(
         data,
         version=template.current(),
         device_type=template.device_type,
         lora_payload_limit=request.team.lora_payload_limit,
-        initial={"device_id": request.GET.get("device", "")} if data is None else {},
+        initial=initial or {},
+    )
+
+
+def _cloned(request: TeamRequest, template: CommandTemplate) -> Downlink | None:
+    """The record `?clone=` names: one of this team's downlinks sent with this template."""
+    try:
+        record_id = int(request.GET.get("clone", ""))
+    except ValueError:
+        return None
+    return (
+        Downlink.objects.filter(
+            team=request.team, pk=record_id, template_version__template=template
+        )
+        .select_related("template_version")
+        .first()
     )
 
 
@@ -56,7 +84,15 @@ def template_send(request: TeamRequest, team_slug: str, template_pk: int) -> Htt
     context: dict[str, Any] = {**kind_context(request, kind), "template": template, "banner": ""}
     status = 200
     if request.method == "GET":
-        form = _form(request, template)
+        initial: dict[str, Any] = {"device_id": request.GET.get("device", "")}
+        cloned = _cloned(request, template) if "clone" in request.GET else None
+        if "clone" in request.GET and cloned is None:
+            raise Http404("No such downlink of this template to clone.")
+        if cloned is not None:
+            # The same values, where this version still has the parameter.
+            initial = {"device_id": cloned.device_id, **form_initial(cloned.template_values)}
+            context["cloned_from"] = cloned
+        form = _form(request, template, initial=initial)
     else:
         form = _form(request, template, request.POST)
         new = form.new_downlink()

@@ -25,6 +25,7 @@ from audit.models import Outcome
 from audit.trail import Origin
 from core.filter_chips import filter_chips
 from core.htmx import filtered_list, page_or_fragment
+from devices.decoding import Meaning, payload_meaning
 from devices.models import Kind
 from downlinks import selectors, services
 from downlinks.forms import (
@@ -42,6 +43,7 @@ from teams.crypto import DecryptionError
 from teams.models import Role
 from things_api import (
     LoraDownlink,
+    MqttBinaryMessage,
     MqttDownlink,
     ThingsAuthError,
     ThingsBadRequest,
@@ -226,6 +228,31 @@ def _fetch_or_404(
         raise Http404("No such downlink in this team.") from None
 
 
+def _meaning(
+    request: TeamRequest,
+    kind: str,
+    downlink: LoraDownlink | MqttDownlink | None,
+    record: Downlink | None,
+) -> Meaning | None:
+    """The downlink's bytes decoded by its device type's codec, where there is one."""
+    payload: bytes | None = None
+    f_port: int | None = None
+    if isinstance(downlink, LoraDownlink):
+        payload, f_port = downlink.message.payload_bytes, downlink.message.f_port
+    elif isinstance(downlink, MqttDownlink) and isinstance(downlink.message, MqttBinaryMessage):
+        payload = downlink.message.payload_bytes
+    if downlink is None or payload is None:
+        return None
+    return payload_meaning(
+        team=request.team,
+        kind=kind,
+        device_id=downlink.device_id,
+        payload=payload,
+        f_port=f_port,
+        codec=record.codec_version if record is not None else None,
+    )
+
+
 @require_GET
 @team_member_required(Role.VIEWER)
 def downlink_detail(
@@ -254,6 +281,7 @@ def downlink_detail(
             records={downlink.id: record} if record is not None else {},
         )
     context["downlink_id"] = downlink_id
+    context["meaning"] = _meaning(request, kind, downlink, record)
     context["detail"] = selectors.downlink_history(
         team=request.team, downlink_id=downlink_id, downlink=downlink, record=record
     )

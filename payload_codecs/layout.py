@@ -59,6 +59,12 @@ class Bits:
 type Part = FixedBytes | Number | Bits
 
 
+def _value(values: Mapping[str, Any], parameter: str) -> Any:
+    if values.get(parameter) is None:
+        raise LayoutError(f"{parameter} has no value; the layout needs one.")
+    return values[parameter]
+
+
 def _whole(parameter: str, value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
@@ -87,7 +93,7 @@ def _number_bytes(part: Number, value: Any) -> bytes:
 def _bits_bytes(part: Bits, values: Mapping[str, Any]) -> bytes:
     packed, used = 0, 0
     for field in part.fields:
-        number = _whole(field.parameter, values[field.parameter])
+        number = _whole(field.parameter, _value(values, field.parameter))
         if not 0 <= number < (1 << field.width):
             raise LayoutError(
                 f"{field.parameter} is {number}; in {field.width} bit"
@@ -110,13 +116,14 @@ def layout_parameters(layout: Sequence[Part]) -> list[str]:
 
 
 def pack(layout: Sequence[Part], values: Mapping[str, Any]) -> bytes:
-    """The payload the layout makes of `values` (every parameter it reads must be there)."""
+    """The payload the layout makes of `values` (a parameter it reads that has no value is a
+    LayoutError)."""
     out = bytearray()
     for part in layout:
         if isinstance(part, FixedBytes):
             out += part.data
         elif isinstance(part, Number):
-            out += _number_bytes(part, values[part.parameter])
+            out += _number_bytes(part, _value(values, part.parameter))
         else:
             out += _bits_bytes(part, values)
     return bytes(out)
@@ -129,10 +136,10 @@ def text_parameters(text: str) -> list[str]:
 def fill_text(text: str, values: Mapping[str, Any], *, as_json: bool) -> str:
     """`text` with each `{{name}}` replaced by its value. With `as_json`, a value goes in as
     JSON would write it inside a string (quotes and backslashes escaped; true/false, numbers as
-    written), and the result must be valid JSON."""
+    written), and the result must be valid JSON. A parameter without a value is left empty."""
 
     def value_text(match: re.Match[str]) -> str:
-        value = values[match.group(1)]
+        value = values.get(match.group(1), "")
         if isinstance(value, bool):
             return "true" if value else "false"
         if not as_json:

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEntry
+from command_templates.models import CommandTemplate
 from devices.models import CodecVersion, Device, DeviceType
 from downlinks.models import Downlink
 from simulator.server import RunningSimulator
@@ -46,6 +47,7 @@ def counts() -> dict[str, int]:
         "device types": DeviceType.objects.count(),
         "codec versions": CodecVersion.objects.count(),
         "devices": Device.objects.count(),
+        "templates": CommandTemplate.objects.count(),
         "audit entries": AuditEntry.objects.count(),
     }
 
@@ -73,6 +75,8 @@ def test_seed_demo_seeds_once_and_is_idempotent(demo_settings: RunningSimulator)
     assert codec is not None
     assert codec.examples_run > 0
     assert Device.objects.filter(team__slug="acme", tags__name="north").count() == 3
+    kinds = set(CommandTemplate.objects.filter(team__slug="acme").values_list("kind", flat=True))
+    assert kinds == {"lora", "mqtt"}
     run("seed_demo")
     assert counts() == first
 

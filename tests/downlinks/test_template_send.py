@@ -18,7 +18,7 @@ from command_templates.models import CommandTemplate
 from command_templates.services import template_save
 from devices import services as device_services
 from devices.example_codecs import WATER_METER_CODEC, WATER_METER_EXAMPLES
-from devices.models import DeviceType, Kind
+from devices.models import Device, DeviceType, Kind
 from downlinks.models import Downlink
 from tests.downlinks.conftest import (
     LORA_DEVICE,
@@ -314,3 +314,58 @@ def test_templates_only_refuses_operators_the_raw_forms_in_words(
     sent = dash.operator.post(send_url(template), filled(dash, template))
     assert sent.status_code == 302
     assert dash.writes() == 1
+
+
+def test_clone_reopens_the_template_with_the_same_values(
+    dash: Dashboard, meter: DeviceType
+) -> None:
+    template = make_template(dash, "Set interval", SET_INTERVAL, kind=Kind.LORA, device_type=meter)
+    sent = dash.operator.post(
+        send_url(template), filled(dash, template, param_interval_minutes="45")
+    )
+    detail = dash.operator.get(dash.url("detail", Kind.LORA, downlink_id_of(sent)))
+    record = Downlink.objects.get(remote_id=downlink_id_of(sent))
+    clone = send_url(template, f"?clone={record.pk}")
+    assert clone.replace("&", "&amp;") in detail.content.decode()
+    page = dash.operator.get(clone)
+    values = form_values(page)
+    assert (values["device_id"], values["param_interval_minutes"]) == (LORA_DEVICE, "45")
+    assert dash.operator.get(send_url(template, "?clone=999999")).status_code == 404
+
+
+def test_the_detail_page_says_what_the_bytes_mean(dash: Dashboard, meter: DeviceType) -> None:
+    template = make_template(dash, "Set interval", SET_INTERVAL, kind=Kind.LORA, device_type=meter)
+    sent = dash.operator.post(
+        send_url(template), filled(dash, template, param_interval_minutes="900")
+    )
+    detail = page_text(dash.operator.get(dash.url("detail", Kind.LORA, downlink_id_of(sent))))
+    assert (
+        "Means {'command': 'set_interval', 'interval_minutes': 900} "
+        "(decoded by the Water meter codec, version 1)"
+    ) in detail
+    # Sent raw to a device the team lists as a water meter: its type's codec decodes it too.
+    other = "deveui:0004a30b001c0599"
+    Device.objects.create(
+        team=dash.team, kind=Kind.LORA, device_id=other, key=other, device_type=meter
+    )
+    raw = dash.api_create(
+        Kind.LORA,
+        {
+            "deviceId": other,
+            "message": {"payloadHex": "0301", "fPort": 2},
+            "feedbackTimeout": "PT1H",
+        },
+    )
+    page = page_text(dash.operator.get(dash.url("detail", Kind.LORA, raw["id"])))
+    assert "Means {'command': 'set_valve', 'open': True}" in page
+    unlisted = dash.api_create(
+        Kind.LORA,
+        {
+            "deviceId": "deveui:0004a30b001c0598",
+            "message": {"payloadHex": "0301", "fPort": 2},
+            "feedbackTimeout": "PT1H",
+        },
+    )
+    assert "Means" not in page_text(
+        dash.operator.get(dash.url("detail", Kind.LORA, unlisted["id"]))
+    )

@@ -87,3 +87,10 @@ def test_plain_text_is_filled_in_as_written() -> None:
 def test_json_text_that_the_values_break_is_refused() -> None:
     with pytest.raises(LayoutError, match="not valid JSON"):
         fill_text('{"n": {{n}}}', {"n": "x"}, as_json=True)
+
+
+def test_a_value_left_out_is_said_by_a_layout_and_empty_in_a_text() -> None:
+    with pytest.raises(LayoutError) as refused:
+        pack([Number("v", "u8")], {})
+    assert str(refused.value) == "v has no value; the layout needs one."
+    assert fill_text('{"note": "{{note}}"}', {}, as_json=True) == '{"note": ""}'

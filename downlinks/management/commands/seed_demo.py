@@ -21,6 +21,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.trail import Origin
+from command_templates.definition import read_definition
+from command_templates.models import CommandTemplate
+from command_templates.services import template_save
 from devices import services as device_services
 from devices.example_codecs import WATER_METER_CODEC, WATER_METER_EXAMPLES
 from devices.models import DeviceType, Kind
@@ -73,6 +76,86 @@ DEMO_MQTT = (
 DEMO_LORA_LABELS = ("Hall 3", "Hall 4", "Pump house", "Gate", "Roof tank")
 DEMO_LORA_TAGS = ("north pilot", "north", "south pilot", "south", "north")
 DEMO_MQTT_LABELS = ("Truck 7", "Truck 12", "Van 3")
+# Acme's templates: through the water meter's codec, a byte layout, and an MQTT JSON text.
+DEMO_TEMPLATES = (
+    (
+        "Set reporting interval",
+        Kind.LORA,
+        "meter",
+        "How often the meter reports, in minutes.",
+        """\
+parameters:
+  - name: interval_minutes
+    label: Reporting interval
+    type: integer
+    min: 1
+    max: 1440
+    unit: minutes
+    default: 15
+payload:
+  codec: {command: set_interval}
+send: {retry_limit: 1, feedback_timeout: PT2H}
+""",
+    ),
+    (
+        "Reboot",
+        Kind.LORA,
+        "meter",
+        "Restart the meter, after a delay.",
+        """\
+parameters:
+  - {name: delay_seconds, label: Delay, type: integer, min: 0, max: 255, unit: seconds, default: 10}
+payload:
+  codec: {command: reboot}
+""",
+    ),
+    (
+        "Valve",
+        Kind.LORA,
+        "meter",
+        "Open or close the valve.",
+        """\
+parameters:
+  - {name: open, label: Open the valve, type: boolean, default: true}
+payload:
+  codec: {command: set_valve}
+""",
+    ),
+    (
+        "Alarm thresholds",
+        Kind.LORA,
+        None,
+        "For devices without a codec: command 0x10, then the flags and the thresholds.",
+        """\
+parameters:
+  - {name: enabled, label: Alarm on, type: boolean, default: true}
+  - {name: level, label: Alarm level, type: integer, min: 0, max: 7, default: 3}
+  - {name: low, label: Low threshold, type: integer, min: -100, max: 100, unit: °C, default: -5}
+  - {name: high, label: High threshold, type: integer, min: -100, max: 100, unit: °C, default: 40}
+payload:
+  layout:
+    - hex: "10"
+    - bits: [{parameter: enabled, width: 1}, {parameter: level, width: 3}]
+    - {parameter: low, as: i8}
+    - {parameter: high, as: i8}
+send: {f_port: 10}
+""",
+    ),
+    (
+        "Tracker report interval",
+        Kind.MQTT,
+        "tracker",
+        "The tracker's JSON config message.",
+        """\
+parameters:
+  - {name: every, label: Report every, type: duration, min: 60, max: 86400, default: 15 min}
+  - {name: note, label: Note for the log, type: text, max_length: 40, required: false}
+payload:
+  text: '{"report_every_s": {{every}}, "note": "{{note}}"}'
+  json: true
+""",
+    ),
+)
 DEMO_USERS = (
     DemoUser("admin", True, {"acme": Role.ADMIN, "globex": Role.ADMIN}),
     DemoUser("oscar", False, {"acme": Role.OPERATOR}),
@@ -219,6 +302,24 @@ class Command(BaseCommand):
             for (device_id, _), label in zip(DEMO_MQTT, DEMO_MQTT_LABELS, strict=True)
         ]
         device_services.devices_import(team=team, rows=rows, origin=origin)
+        for name, kind, device_type, description, source in DEMO_TEMPLATES:
+            chosen = {"meter": meter, "tracker": tracker}.get(device_type or "")
+            template = CommandTemplate(team=team, name=name, kind=kind, device_type=chosen)
+            definition = read_definition(
+                source,
+                kind=kind,
+                has_codec=chosen is not None and chosen.current_codec() is not None,
+                default_f_port=chosen.default_f_port if chosen else None,
+                default_topic=chosen.default_topic if chosen else "",
+            )
+            template_save(
+                template=template,
+                description=description,
+                source=source,
+                definition=definition,
+                origin=origin,
+                user=None,
+            )
 
     def send_demo_downlinks(self, team: Team) -> None:
         """A few downlinks of every outcome, sent through the portal, so the lists and the
