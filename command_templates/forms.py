@@ -10,6 +10,8 @@ from django import forms
 from command_templates.definition import Definition, DefinitionError, read_definition
 from command_templates.fields import parameter_field
 from command_templates.models import CommandTemplate
+from core.filter_form import FilterForm
+from devices.fields import DeviceIdField
 from devices.models import DeviceType, Kind
 from teams.models import Team
 
@@ -138,4 +140,18 @@ class TemplatesOnlyForm(forms.Form):
         label="Operators send from templates only",
         help_text="The raw LoRa and MQTT send forms then refuse operators; admins may still "
         "send raw.",
+    )
+
+
+class TemplateFinderForm(FilterForm):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.SearchInput(attrs={"placeholder": "Name or what it does"}),
+    )
+    device = DeviceIdField(
+        required=False,
+        label="For device",
+        help_text="Only the templates that fit it: its type's, and those for any device.",
     )

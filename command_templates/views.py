@@ -4,40 +4,30 @@ and the editor with each template's version history (admins)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.trail import Origin
 from command_templates import services
-from command_templates.forms import TemplateForm, TemplatesOnlyForm
-from command_templates.models import CommandTemplate, TemplateVersion
+from command_templates.forms import TemplateFinderForm, TemplateForm, TemplatesOnlyForm
+from command_templates.models import CommandTemplate
+from command_templates.selectors import templates_for
 from teams import services as team_services
 from teams.access import TeamRequest, permissions, team_member_required
 from teams.models import Role
 
 
-def _templates(request: TeamRequest) -> list[CommandTemplate]:
-    return list(
-        CommandTemplate.objects.filter(team=request.team)
-        .select_related("device_type")
-        .prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=TemplateVersion.objects.only(
-                    "id", "template_id", "number", "description", "created_at"
-                ),
-            )
-        )
-    )
-
-
 @require_GET
 @team_member_required(Role.VIEWER)
 def template_list(request: TeamRequest, team_slug: str) -> HttpResponse:
+    finder = TemplateFinderForm(request.GET or None)
+    wanted = finder.cleaned_data if finder.is_valid() else {}
+    choice = templates_for(request.team, q=wanted.get("q", ""), device_id=wanted.get("device", ""))
     context = {
-        "templates": _templates(request),
+        "finder": finder,
+        "choice": choice,
+        "templates": choice.templates,
         "rule_form": TemplatesOnlyForm(initial={"templates_only": request.team.templates_only}),
         **permissions(request.membership),
     }
