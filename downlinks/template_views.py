@@ -5,25 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.models import Outcome
 from audit.trail import Origin
 from command_templates.fields import PREFIX
 from command_templates.models import CommandTemplate
 from downlinks import services
 from downlinks.forms import TemplateSendForm
 from downlinks.models import Downlink
-from downlinks.views import (
-    SEND_FAILURE_STATUS,
-    already_submitted,
-    attempt_url,
-    kind_context,
-    with_who_can_fix,
-)
+from downlinks.views import answer_send, kind_context
 from teams.access import TeamRequest, team_member_required
 from teams.models import Role
 
@@ -110,28 +102,7 @@ def template_send(request: TeamRequest, team_slug: str, template_pk: int) -> Htt
                 send_anyway=form.cleaned_data["send_anyway"],
                 made_with=services.MadeWith(form.version, form.values(), form.made.codec_version),
             )
-            if result.repeated:
-                assert result.record is not None
-                return already_submitted(request, kind, form, result.record, context, PAGE)
-            if result.on_its_way:
-                context["on_its_way"] = result.on_its_way
-                status = 409
-            elif result.downlink is not None:
-                messages.success(request, result.message)
-                return redirect(
-                    "downlinks:detail",
-                    team_slug=team_slug,
-                    kind=kind,
-                    downlink_id=result.downlink.id,
-                )
-            elif result.outcome == Outcome.UNKNOWN:
-                assert result.record is not None
-                return redirect(attempt_url(team_slug, kind, result.record.pk))
-            else:
-                context["banner"] = with_who_can_fix(result.message, result.error, request)
-                context["outcome"] = result.outcome
-                status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
-                form = form.with_fresh_key()
+            return answer_send(request, kind, form, result, context, PAGE)
     context["form"] = form
     return render(request, PAGE, context, status=status)
 

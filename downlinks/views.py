@@ -352,31 +352,7 @@ def downlink_send(request: TeamRequest, team_slug: str, kind: str) -> HttpRespon
                 submission_key=str(form.cleaned_data["submission_key"]),
                 send_anyway=form.cleaned_data["send_anyway"],
             )
-            if result.repeated:
-                assert result.record is not None
-                return already_submitted(request, kind, form, result.record, context)
-            if result.on_its_way:
-                context["on_its_way"] = result.on_its_way
-                status = 409
-            elif result.downlink is not None:
-                messages.success(request, result.message)
-                return redirect(
-                    "downlinks:detail",
-                    team_slug=team_slug,
-                    kind=kind,
-                    downlink_id=result.downlink.id,
-                )
-            elif result.outcome == Outcome.UNKNOWN:
-                # Not a form ready to send again: the record of this attempt, followed up (its
-                # page says what happened and what comes next).
-                assert result.record is not None
-                return redirect(attempt_url(team_slug, kind, result.record.pk))
-            else:
-                # Certainly not created: the form again, as filled in, under a new key.
-                context["banner"] = with_who_can_fix(result.message, result.error, request)
-                context["outcome"] = result.outcome
-                status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
-                form = form.with_fresh_key()
+            return answer_send(request, kind, form, result, context)
     else:
         initial: dict[str, Any] = {}
         clone_id = request.GET.get("clone")
@@ -415,6 +391,46 @@ def attempt_url(team_slug: str, kind: str, record_id: int) -> str:
     return reverse(
         "downlinks:attempt", kwargs={"team_slug": team_slug, "kind": kind, "record_id": record_id}
     )
+
+
+def answer_send(
+    request: TeamRequest,
+    kind: str,
+    form: SendForm[Any],
+    result: services.SendResult,
+    context: dict[str, Any],
+    page: str = "downlinks/send.html",
+) -> HttpResponse:
+    """The answer to a form the service was asked to send, for the raw and the template
+    forms alike: the downlink's page; the attempt's record for an unknown outcome; or `page`
+    again, with what is on its way or why nothing was sent."""
+    if result.repeated:
+        assert result.record is not None
+        return already_submitted(request, kind, form, result.record, context, page)
+    if result.on_its_way:
+        context["on_its_way"] = result.on_its_way
+        status = 409
+    elif result.downlink is not None:
+        messages.success(request, result.message)
+        return redirect(
+            "downlinks:detail",
+            team_slug=request.team.slug,
+            kind=kind,
+            downlink_id=result.downlink.id,
+        )
+    elif result.outcome == Outcome.UNKNOWN:
+        # Not a form ready to send again: the record of this attempt, followed up (its page
+        # says what happened and what comes next).
+        assert result.record is not None
+        return redirect(attempt_url(request.team.slug, kind, result.record.pk))
+    else:
+        # Certainly not created: the form again, as filled in, under a new key.
+        context["banner"] = with_who_can_fix(result.message, result.error, request)
+        context["outcome"] = result.outcome
+        status = SEND_FAILURE_STATUS.get(result.outcome or Outcome.FAILED, 502)
+        form = form.with_fresh_key()
+    context["form"] = form
+    return render(request, page, context, status=status)
 
 
 def already_submitted(
