@@ -24,6 +24,7 @@ from typing import Annotated, Any, Final, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from payload_codecs.examples import load_yaml
 from payload_codecs.layout import (
     NUMBER_TYPES,
     BitField,
@@ -60,7 +61,7 @@ class _Strict(BaseModel):
 
 
 class Choice(_Strict):
-    value: str | int
+    value: bool | int | str
     label: str
 
 
@@ -238,7 +239,7 @@ def read_definition(
     """The definition in `text` (YAML), checked for a template of `kind` whose device type has
     a codec or not and these defaults; DefinitionError with every problem otherwise."""
     try:
-        data = yaml.safe_load(text) if text.strip() else None
+        data = load_yaml(text) if text.strip() else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""

@@ -20,6 +20,7 @@ the output they must give. A codec whose examples fail is refused, each failure 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -29,6 +30,27 @@ from payload_codecs.sandbox import CodecFailed, CodecRefused, CodecSandbox
 ENCODER, DECODER = "downlinkEncoder", "downlinkDecoder"
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML as the device repository's tools (and YAML 1.2) read it: only true and false are
+    booleans, so a label such as On, Off, Yes or No stays text."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """The document in `text`; yaml.YAMLError when it is not YAML."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506  # a SafeLoader
+
+
 class ExamplesUnreadable(Exception):
     """The examples file is not a codec definition; the message says why."""
 
@@ -36,7 +58,7 @@ class ExamplesUnreadable(Exception):
 def read_examples(text: str) -> dict[str, list[dict[str, Any]]]:
     """The downlink examples of a codec definition (YAML), by function: ENCODER, DECODER."""
     try:
-        definition = yaml.safe_load(text)
+        definition = load_yaml(text)
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""

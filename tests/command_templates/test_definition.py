@@ -90,3 +90,20 @@ def test_an_mqtt_template_needs_a_topic_from_itself_or_its_device_type() -> None
     assert problems(text + "send: {f_port: 2}\n", "mqtt", default_topic="cmd") == [
         "send.f_port: an fPort is for LoRa; MQTT takes topic"
     ]
+
+
+def test_on_off_yes_and_no_stay_words_and_true_and_false_are_booleans() -> None:
+    text = (
+        "parameters:\n"
+        "  - name: valve\n"
+        "    type: choice\n"
+        "    choices: [{value: true, label: On}, {value: false, label: Off}]\n"
+        "    help: yes\n"
+        "payload: {codec: {}}\n"
+    )
+    (valve,) = read_definition(text, kind="lora", has_codec=True).parameters
+    assert [(choice.value, choice.label) for choice in valve.choices] == [
+        (True, "On"),
+        (False, "Off"),
+    ]
+    assert valve.help == "yes"

@@ -76,3 +76,9 @@ def test_units_and_ranges_are_in_the_help_text() -> None:
 def test_what_is_not_a_duration_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(text)}$"):
         duration_seconds(text)
+
+
+def test_a_choice_of_booleans_reads_as_booleans() -> None:
+    choices = [{"value": True, "label": "Open"}, {"value": False, "label": "Closed"}]
+    assert field(type="choice", choices=choices).clean("False") is False
+    assert field(type="choice", choices=choices).clean("True") is True
