@@ -3,17 +3,7 @@ parameters, how the payload is made of them (the device type's codec, a byte lay
 with placeholders) and the send options. A definition that does not hold together is refused
 with every problem in words, each with where it is (`parameters[2].max`).
 
-    parameters:
-      - name: interval_minutes
-        label: Reporting interval
-        type: integer
-        min: 1
-        max: 1440
-        unit: minutes
-        default: 15
-    payload:
-      codec: {command: set_interval}     # input.data: these values and the parameters
-    send: {retry_limit: 1, feedback_timeout: PT1H}
+The editor's starting point (`command_templates.forms.EXAMPLE_DEFINITION`) is an example.
 """
 
 from __future__ import annotations
