@@ -9,8 +9,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
 from simulator.clock import iso_from_ms
@@ -18,6 +20,8 @@ from simulator.faults import FaultRule
 
 logger = logging.getLogger("simulator.requests")
 
+# The calls whose body the log keeps: the two creates.
+CREATE_PATHS = frozenset({"/lora/downlinks", "/mqtt/downlinks"})
 _SENSITIVE_QUERY_WORDS = ("token", "secret", "password", "assertion")
 # Where a handler leaves the tenant it found (in a token or a token request) for the log.
 _TENANT_KEY = "simulator.tenant"
@@ -32,6 +36,9 @@ class RequestLogEntry:
     status: int | None  # None: the connection was dropped
     time: str
     fault: str | None = None
+    # A create's JSON body as received (what a client sent, to compare with what it showed);
+    # None for every other call. Token requests, which carry secrets, never have one.
+    body: Any = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -42,6 +49,7 @@ class RequestLogEntry:
             "status": self.status,
             "time": self.time,
             "fault": self.fault,
+            "body": self.body,
         }
 
 
@@ -107,7 +115,14 @@ def record_request(
     """Add the answered call to `log` and log its line; `started` is its time.monotonic()."""
     query = redact_query(request.query_string.decode("latin-1"))
     tenant = request.environ.get(_TENANT_KEY)
+    body = None
+    if request.method == "POST" and request.path in CREATE_PATHS:
+        try:
+            body = request.get_json(silent=True)
+        except HTTPException:  # too large to read: refused, and not kept
+            body = None
     entry = RequestLogEntry(
+        body=body,
         method=request.method,
         path=request.path,
         query=query,

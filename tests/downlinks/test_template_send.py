@@ -115,6 +115,12 @@ def test_the_preview_shows_exactly_what_the_api_then_receives(
 
     response = dash.operator.post(send_url(template), form)
     assert response.status_code == 302, field_errors(response)
+    (received,) = [
+        entry.body
+        for entry in dash.simulator.app.request_log.entries()
+        if entry.method == "POST" and entry.path == "/lora/downlinks"
+    ]
+    assert received["message"] == {"payloadHex": "010384", "fPort": 2}  # as the preview said
     held = dash.api_get(Kind.LORA, downlink_id_of(response))
     assert held["message"] == {"payloadHex": "010384", "fPort": 2}
     assert (held["retryLimit"], held["feedbackTimeout"]) == (2, "PT2H")

@@ -161,6 +161,8 @@ def test_the_request_log_counts_api_calls(api: Api) -> None:
         ("GET", "/mqtt/downlinks", "", None, 401),
     ]
     assert entries[0]["time"] == "2025-04-01T00:00:00.000Z"
+    assert entries[0]["body"] == lora_body()  # a create's body, as received
+    assert [e["body"] for e in entries[1:]] == [None, None]
     assert api.app.request_log.count(method="GET", path="/lora/") == 1
     assert api.client.delete("/_sim/requests").status_code == 204
     assert api.client.get("/_sim/requests").get_json()["items"] == []
@@ -173,6 +175,7 @@ def test_the_request_log_never_holds_a_token_or_secret(api: Api) -> None:
     assert "zzz" not in entry.query
     text = api.client.get("/_sim/requests").get_data(as_text=True)
     assert "Bearer" not in text
+    assert all(entry.body is None for entry in api.app.request_log.entries())
 
 
 def test_reset_wipes_downlinks_faults_and_log_but_keeps_clients(
