@@ -145,6 +145,11 @@ def parameter_fields(definition: Definition) -> dict[str, forms.Field]:
     return {f"{PREFIX}{p.name}": parameter_field(p) for p in definition.parameters}
 
 
+def parameter_initial(values: dict[str, Any]) -> dict[str, Any]:
+    """Values by the parameters' names (a downlink's, for clone) as the form's initial data."""
+    return {f"{PREFIX}{name}": value for name, value in values.items()}
+
+
 def parameter_values(definition: Definition, cleaned: dict[str, Any]) -> dict[str, Any]:
     """The parameters' values by their own names (those left empty left out)."""
     values = {p.name: cleaned.get(f"{PREFIX}{p.name}") for p in definition.parameters}

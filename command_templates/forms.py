@@ -7,9 +7,9 @@ from typing import Any, Final
 
 from django import forms
 
-from command_templates.definition import Definition, DefinitionError, read_definition
+from command_templates.definition import Definition, DefinitionError
 from command_templates.fields import parameter_field
-from command_templates.models import CommandTemplate
+from command_templates.models import CommandTemplate, definition_for
 from core.filter_form import FilterForm
 from devices.fields import DeviceIdField
 from devices.models import DeviceType, Kind
@@ -98,12 +98,8 @@ class TemplateForm(forms.Form):
             return cleaned
         if kind and "definition" in cleaned:
             try:
-                definition = read_definition(
-                    cleaned["definition"],
-                    kind=kind,
-                    has_codec=bool(device_type and device_type.current_codec()),
-                    default_f_port=device_type.default_f_port if device_type else None,
-                    default_topic=device_type.default_topic if device_type else "",
+                definition = definition_for(
+                    cleaned["definition"], kind=kind, device_type=device_type
                 )
             except DefinitionError as error:
                 for problem in error.problems:

@@ -4,13 +4,27 @@ kept, so a downlink sent with version 1 still says version 1 (and what it meant)
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from command_templates.definition import Definition
+from command_templates.definition import Definition, read_definition
 from devices.models import DeviceType, Kind
 from teams.models import Team
+
+
+def definition_for(text: str, *, kind: str, device_type: DeviceType | None) -> Definition:
+    """`read_definition` for a template of `kind` made for `device_type` (whose codec and
+    defaults it may use), or for any device."""
+    return read_definition(
+        text,
+        kind=kind,
+        has_codec=device_type is not None and device_type.current_codec() is not None,
+        default_f_port=device_type.default_f_port if device_type is not None else None,
+        default_topic=device_type.default_topic if device_type is not None else "",
+    )
 
 
 class CommandTemplate(models.Model):
@@ -63,5 +77,7 @@ class TemplateVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.template.name} v{self.number}"
 
-    def read(self) -> Definition:
+    @cached_property
+    def parsed(self) -> Definition:
+        """The definition as read (once per instance: a version never changes)."""
         return Definition.model_validate(self.definition)

@@ -5,10 +5,9 @@ warnings. What cannot be made is a `PayloadNotMade` in words; nothing is sent th
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from command_templates.definition import Definition
 from command_templates.models import TemplateVersion
 from devices.codecs import sandbox
 from devices.models import CodecVersion, DeviceType, Kind
@@ -31,7 +30,6 @@ class Made:
     codec_version: CodecVersion | None = None
     decoded: Any = None  # the bytes decoded back by the codec, where it can
     decode_problem: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hex(self) -> str:
@@ -52,7 +50,7 @@ def make_payload(
 ) -> Made:
     """Run the version's way of making the payload on `values` (checked by its form).
     `codec_version`: the device type's current codec unless given."""
-    definition: Definition = version.read()
+    definition = version.parsed
     payload_way = definition.payload
     send = definition.send
     kind = version.template.kind

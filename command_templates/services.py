@@ -7,9 +7,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from audit.models import Action, Outcome
-from audit.trail import Origin, TeamRef, record
+from audit.trail import Origin, record
 from command_templates.definition import Definition
 from command_templates.models import CommandTemplate, TemplateVersion
+from teams.services import team_ref
 
 
 class TemplateRuleError(Exception):
@@ -79,6 +80,6 @@ def template_save(
                 "version": version.number,
             },
             summary=f"Template {template.name} version {version.number}",
-            team=TeamRef(team.pk, team.slug),
+            team=team_ref(team),
         )
     return version

@@ -130,7 +130,6 @@ class _DeviceFields:
     """What a device form and a CSV row check alike."""
 
     def __init__(self, team: Team) -> None:
-        self.team = team
         self.types = {t.name.lower(): t for t in DeviceType.objects.filter(team=team)}
 
     def values(

@@ -12,10 +12,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from audit.models import Action, Outcome
-from audit.trail import Origin, TeamRef, record
+from audit.trail import Origin, record
 from devices.codecs import codec_problems
 from devices.models import CodecVersion, Device, DeviceTag, DeviceType
 from teams.models import Team
+from teams.services import team_ref
 from things_api import same_device_key
 
 
@@ -37,10 +38,6 @@ class CodecUpload:
     examples: str = ""
 
 
-def _team_ref(team: Team) -> TeamRef:
-    return TeamRef(team.pk, team.slug)
-
-
 _TYPE_FIELDS = ("name", "kind", "default_f_port", "default_topic", "payload_limit")
 
 
@@ -57,7 +54,7 @@ def device_type_save(
 ) -> CodecVersion | None:
     """Create or change `device_type` (its team set), with a new codec version if `codec`;
     the new version, if any. Raises CodecRejected, or DeviceRuleError."""
-    checked: tuple[int, bool] | None = None
+    checked: tuple[int, bool] | None = None  # examples run, has a decoder: when `codec`
     if codec is not None:
         problems, examples_run, has_decoder = codec_problems(codec.source, codec.examples)
         if problems:
@@ -92,12 +89,11 @@ def device_type_save(
                 target_id=str(device_type.pk),
                 asked=after if creating else changed,
                 summary=f"Device type {device_type.name}",
-                team=_team_ref(team),
+                team=team_ref(team),
             )
-        version = None
-        if codec is not None and checked is not None:
-            version = _codec_version_add(device_type, codec, checked, origin, uploaded_by)
-    return version
+        if codec is None or checked is None:
+            return None
+        return _codec_version_add(device_type, codec, checked, origin, uploaded_by)
 
 
 def _codec_version_add(
@@ -110,8 +106,9 @@ def _codec_version_add(
     """The next version (the device type's row is locked by the caller's transaction when it
     existed; the unique constraint catches two first uploads at once). The same file as the
     newest version (a form sent twice) is that version, not a new one."""
+    digest = CodecVersion.digest(codec.source)
     newest_version = device_type.codec_versions.order_by("-number").first()
-    if newest_version is not None and newest_version.sha256 == CodecVersion.digest(codec.source):
+    if newest_version is not None and newest_version.sha256 == digest:
         return newest_version
     newest = newest_version.number if newest_version else 0
     examples_run, has_decoder = checked
@@ -122,7 +119,7 @@ def _codec_version_add(
         examples=codec.examples,
         examples_run=examples_run,
         has_decoder=has_decoder,
-        sha256=CodecVersion.digest(codec.source),
+        sha256=digest,
         uploaded_by_id=uploaded_by.pk if uploaded_by is not None else None,
     )
     record(
@@ -138,7 +135,7 @@ def _codec_version_add(
             "decoder": has_decoder,
         },
         summary=f"{device_type.name} codec version {version.number}",
-        team=_team_ref(device_type.team),
+        team=team_ref(device_type.team),
     )
     return version
 
@@ -216,7 +213,7 @@ def device_save(
             target_id=values.device_id,
             device_id=values.device_id,
             asked=_device_summary(values),
-            team=_team_ref(team),
+            team=team_ref(team),
         )
     return target
 
@@ -233,7 +230,7 @@ def device_remove(*, device: Device, origin: Origin) -> None:
             target_id=device.device_id,
             device_id=device.device_id,
             asked={"label": device.label},
-            team=_team_ref(device.team),
+            team=team_ref(device.team),
         )
 
 
@@ -277,6 +274,6 @@ def devices_import(*, team: Team, rows: Sequence[DeviceValues], origin: Origin) 
             target_id=team.slug,
             asked={"rows": len(rows), "added": added, "updated": updated},
             summary=f"{added} added, {updated} updated from a CSV file",
-            team=_team_ref(team),
+            team=team_ref(team),
         )
     return ImportResult(added, updated)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.trail import Origin
-from command_templates.fields import PREFIX
+from command_templates.fields import parameter_initial
 from command_templates.models import CommandTemplate
 from downlinks import services
 from downlinks.forms import TemplateSendForm
@@ -20,12 +20,6 @@ from teams.access import TeamRequest, team_member_required
 from teams.models import Role
 
 PAGE = "downlinks/template_send.html"
-
-
-def form_initial(values: dict[str, Any]) -> dict[str, Any]:
-    """A downlink's parameter values as the template form's initial data (a duration was
-    sent as seconds, and is shown as such)."""
-    return {f"{PREFIX}{name}": value for name, value in values.items()}
 
 
 def _template(request: TeamRequest, template_pk: int) -> CommandTemplate:
@@ -82,7 +76,7 @@ def template_send(request: TeamRequest, team_slug: str, template_pk: int) -> Htt
             raise Http404("No such downlink of this template to clone.")
         if cloned is not None:
             # The same values, where this version still has the parameter.
-            initial = {"device_id": cloned.device_id, **form_initial(cloned.template_values)}
+            initial = {"device_id": cloned.device_id, **parameter_initial(cloned.template_values)}
             context["cloned_from"] = cloned
         form = _form(request, template, initial=initial)
     else:

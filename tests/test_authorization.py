@@ -31,8 +31,7 @@ from django.urls import (
 
 from audit.models import AuditEntry
 from benchmarks.simulated_team import connect_to_simulator
-from command_templates.definition import read_definition
-from command_templates.models import CommandTemplate, TemplateVersion
+from command_templates.models import CommandTemplate, TemplateVersion, definition_for
 from devices.models import CodecVersion, Device, DeviceType, Kind
 from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
@@ -155,7 +154,7 @@ def with_catalogue(team: Team) -> None:
         team=team, name="Ping", kind=Kind.LORA, device_type=device_type
     )
     text = "payload: {codec: {}}\n"
-    definition = read_definition(text, kind=Kind.LORA, has_codec=True, default_f_port=2)
+    definition = definition_for(text, kind=Kind.LORA, device_type=device_type)
     TemplateVersion.objects.create(
         template=template,
         number=1,

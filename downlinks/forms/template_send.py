@@ -32,7 +32,7 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
         **kwargs: Any,
     ) -> None:
         self.version = version
-        self.definition: Definition = version.read()
+        self.definition: Definition = version.parsed
         self.device_type = device_type
         self.kind = version.template.kind
         send = self.definition.send
@@ -43,8 +43,10 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
         }
         super().__init__(*args, lora_payload_limit=lora_payload_limit, initial=initial, **kwargs)
         self.fields["device_id"] = DeviceIdField(kind=self.kind)
-        self.fields.update(parameter_fields(self.definition))
-        self.order_fields(send_field_order(*parameter_fields(self.definition)))
+        parameters = parameter_fields(self.definition)
+        self.parameter_names = tuple(parameters)
+        self.fields.update(parameters)
+        self.order_fields(send_field_order(*self.parameter_names))
         self.create_model = NewLoraDownlink if self.kind == Kind.LORA else NewMqttDownlink
         self.made: Made | None = None
         self.payload_problem = ""
@@ -61,8 +63,7 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        names = [f"param_{p.name}" for p in self.definition.parameters]
-        if any(name in self.errors for name in names):
+        if any(name in self.errors for name in self.parameter_names):
             return cleaned
         try:
             self.made = make_payload(self.version, self.values(), device_type=self.device_type)

@@ -48,7 +48,7 @@ def test_an_admin_adds_a_template_and_each_change_is_a_version(
     assert admin_client.post(url, changed).status_code == 302
     assert list(template.versions.values_list("number", flat=True)) == [2, 1]
     first = template.versions.get(number=1)
-    assert first.read().parameters[0].default == 15  # version 1 is as it was
+    assert first.parsed.parameters[0].default == 15  # version 1 is as it was
     page = admin_client.get(url).content.decode()
     assert "Show version 1" in page
     actions = AuditEntry.objects.filter(team_id=team.pk).values_list("action", flat=True)

@@ -7,8 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from audit.trail import Origin
-from command_templates.definition import read_definition
-from command_templates.models import CommandTemplate
+from command_templates.models import CommandTemplate, definition_for
 from command_templates.services import template_save
 from devices.models import CodecVersion, Device, DeviceType, Kind
 from teams.models import Team
@@ -44,9 +43,7 @@ def catalogue(team: Team) -> None:
     )
     for name, kind, device_type, description, text in rows:
         template = CommandTemplate(team=team, name=name, kind=kind, device_type=device_type)
-        definition = read_definition(
-            text, kind=kind, has_codec=device_type is not None, default_f_port=2
-        )
+        definition = definition_for(text, kind=kind, device_type=device_type)
         template_save(
             template=template,
             description=description,

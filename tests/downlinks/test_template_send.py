@@ -13,8 +13,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEntry, Phase
 from audit.trail import Origin
-from command_templates.definition import read_definition
-from command_templates.models import CommandTemplate
+from command_templates.models import CommandTemplate, definition_for
 from command_templates.services import template_save
 from devices import services as device_services
 from devices.example_codecs import WATER_METER_CODEC, WATER_METER_EXAMPLES
@@ -63,13 +62,7 @@ def make_template(
     dash: Dashboard, name: str, source: str, *, kind: str, device_type: DeviceType | None = None
 ) -> CommandTemplate:
     template = CommandTemplate(team=dash.team, name=name, kind=kind, device_type=device_type)
-    definition = read_definition(
-        source,
-        kind=kind,
-        has_codec=device_type is not None and device_type.current_codec() is not None,
-        default_f_port=device_type.default_f_port if device_type else None,
-        default_topic=device_type.default_topic if device_type else "",
-    )
+    definition = definition_for(source, kind=kind, device_type=device_type)
     template_save(
         template=template,
         description="",

@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from audit.trail import Origin
-from command_templates.definition import read_definition
-from command_templates.models import CommandTemplate
+from command_templates.models import CommandTemplate, definition_for
 from command_templates.services import template_save
 from devices import services as device_services
 from devices.example_codecs import WATER_METER_CODEC
@@ -54,7 +53,7 @@ def make(portal: Portal) -> CommandTemplate:
     template = CommandTemplate(
         team=portal.team, name="Everything", kind=Kind.LORA, device_type=meter
     )
-    definition = read_definition(source, kind=Kind.LORA, has_codec=True, default_f_port=2)
+    definition = definition_for(source, kind=Kind.LORA, device_type=meter)
     template_save(
         template=template,
         description="",

@@ -21,8 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.trail import Origin
-from command_templates.definition import read_definition
-from command_templates.models import CommandTemplate
+from command_templates.models import CommandTemplate, definition_for
 from command_templates.services import template_save
 from devices import services as device_services
 from devices.example_codecs import WATER_METER_CODEC, WATER_METER_EXAMPLES
@@ -305,13 +304,7 @@ class Command(BaseCommand):
         for name, kind, device_type, description, source in DEMO_TEMPLATES:
             chosen = {"meter": meter, "tracker": tracker}.get(device_type or "")
             template = CommandTemplate(team=team, name=name, kind=kind, device_type=chosen)
-            definition = read_definition(
-                source,
-                kind=kind,
-                has_codec=chosen is not None and chosen.current_codec() is not None,
-                default_f_port=chosen.default_f_port if chosen else None,
-                default_topic=chosen.default_topic if chosen else "",
-            )
+            definition = definition_for(source, kind=kind, device_type=chosen)
             template_save(
                 template=template,
                 description=description,
