@@ -74,9 +74,7 @@ class TemplateForm(forms.Form):
         self.template = template
         type_field = self.fields["device_type"]
         assert isinstance(type_field, forms.ModelChoiceField)
-        type_field.queryset = DeviceType.objects.filter(team=team).prefetch_related(
-            "codec_versions"
-        )
+        type_field.queryset = DeviceType.objects.filter(team=team)
         if template is not None:
             self.fields["kind"].disabled = True
             self.fields[

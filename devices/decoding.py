@@ -29,7 +29,7 @@ def _listed_codec(team: Team, kind: str, device_id: str) -> CodecVersion | None:
     )
     if device is None or device.device_type is None:
         return None
-    return device.device_type.codec_versions.order_by("-number").first()
+    return device.device_type.current_codec()
 
 
 def payload_meaning(

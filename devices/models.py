@@ -53,9 +53,12 @@ class DeviceType(models.Model):
         return self.name
 
     def current_codec(self) -> CodecVersion | None:
-        """The newest codec version (from a prefetch, when the caller made one)."""
-        versions = list(self.codec_versions.all())
-        return max(versions, key=lambda version: version.number) if versions else None
+        """The newest codec version: from a prefetch when the caller made one (a list of
+        types), else by a query for it alone (not every version's source)."""
+        if "codec_versions" in getattr(self, "_prefetched_objects_cache", {}):
+            versions = list(self.codec_versions.all())
+            return max(versions, key=lambda version: version.number) if versions else None
+        return self.codec_versions.order_by("-number").first()
 
 
 class CodecVersion(models.Model):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from devices.models import Device, DeviceType
+from devices.models import CodecVersion, Device, DeviceType
 from teams.models import Team
+from things_api import same_device_key
 
 DEVICE_PAGE_SIZE = 50
 
@@ -25,18 +26,23 @@ def device_types_of(team: Team) -> QuerySet[DeviceType]:
     """The team's device types with their codec versions and how many devices each has."""
     return (
         DeviceType.objects.filter(team=team)
-        .prefetch_related("codec_versions")
+        # Each version's number and dates, not its source (up to CODEC_MAX_BYTES each).
+        .prefetch_related(
+            Prefetch("codec_versions", queryset=CodecVersion.objects.defer("source", "examples"))
+        )
         .annotate(device_count=Count("devices"))
     )
 
 
 def devices_matching(team: Team, filters: DeviceFilters) -> QuerySet[Device]:
     devices = Device.objects.filter(team=team)
-    if filters.q:
+    if filters.q.strip():
+        text = filters.q.strip()
+        # The id in the one spelling the list keeps (any case, with or without urn:dev:).
         devices = devices.filter(
-            Q(key__icontains=filters.q.strip().lower().removeprefix("urn:dev:"))
-            | Q(device_id__icontains=filters.q.strip())
-            | Q(label__icontains=filters.q.strip())
+            Q(key__icontains=same_device_key(text))
+            | Q(device_id__icontains=text)
+            | Q(label__icontains=text)
         )
     if filters.tag:
         devices = devices.filter(tags__name=filters.tag)

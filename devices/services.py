@@ -107,7 +107,7 @@ def _codec_version_add(
     existed; the unique constraint catches two first uploads at once). The same file as the
     newest version (a form sent twice) is that version, not a new one."""
     digest = CodecVersion.digest(codec.source)
-    newest_version = device_type.codec_versions.order_by("-number").first()
+    newest_version = device_type.current_codec()
     if newest_version is not None and newest_version.sha256 == digest:
         return newest_version
     newest = newest_version.number if newest_version else 0

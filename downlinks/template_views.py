@@ -24,9 +24,7 @@ PAGE = "downlinks/template_send.html"
 
 def _template(request: TeamRequest, template_pk: int) -> CommandTemplate:
     return get_object_or_404(
-        CommandTemplate.objects.select_related("device_type").prefetch_related(
-            "versions", "device_type__codec_versions"
-        ),
+        CommandTemplate.objects.select_related("device_type").prefetch_related("versions"),
         pk=template_pk,
         team=request.team,
     )
