@@ -143,6 +143,9 @@ def test_a_double_click_on_send_sends_once(portal: Portal) -> None:
     page = portal.signed_in(portal.operator)
     page.goto(portal.team_url("lora/new"))
     fill_lora(page)
+    # The preview grows as fields are filled and moves the button down; a press made while it
+    # moves lands beside it (the test would measure the layout, not the double click).
+    expect(page.locator("#preview")).to_contain_text("3 bytes")
     send = page.get_by_role("button", name="Send downlink")
     # What the page did with each press, kept across the navigation that follows.
     page.evaluate(
