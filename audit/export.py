@@ -5,24 +5,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 
 from audit.models import AuditEntry
-from core.visible_text import make_visible
-
-# Formula injection: a spreadsheet would run a cell that starts with one of these.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Line:
-    """A file-like object whose write returns the line, for csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe(value: object) -> str:
-    """A cell a spreadsheet shows as text: invisible and bidi characters written out as on the
-    pages (`⟨U+202E⟩`: a CSV has no `<bdi>`), and a would-be formula quoted."""
-    text = make_visible("" if value is None else str(value))
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+from core.csv_cells import Line as _Line
+from core.csv_cells import safe_cell as _safe
 
 
 def _json(value: object) -> str:

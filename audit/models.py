@@ -42,6 +42,12 @@ class Action(models.TextChoices):
     TEMPLATES_ONLY_CHANGED = "templates_only_changed", "Changed templates-only rule"
     TEMPLATE_CREATED = "template_created", "Created template"
     TEMPLATE_CHANGED = "template_changed", "Changed template"
+    CAMPAIGN_CREATED = "campaign_created", "Created campaign"
+    CAMPAIGN_STARTED = "campaign_started", "Started campaign"
+    CAMPAIGN_PAUSED = "campaign_paused", "Paused campaign"
+    CAMPAIGN_RESUMED = "campaign_resumed", "Resumed campaign"
+    CAMPAIGN_CANCELLED = "campaign_cancelled", "Cancelled campaign"
+    CAMPAIGN_FINISHED = "campaign_finished", "Campaign finished"
     DOWNLINK_SEND = "downlink_send", "Sent downlink"
     DOWNLINK_CANCEL = "downlink_cancel", "Cancelled downlink"
 

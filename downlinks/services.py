@@ -8,7 +8,7 @@ sent again by itself; it is recorded as outcome unknown (and reconciled by the p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -285,8 +285,15 @@ def downlink_send(
     submission_key: str,
     send_anyway: bool = False,
     made_with: MadeWith | None = None,
+    part_of: Mapping[str, Any] | None = None,
+    before_create: Callable[[], None] | None = None,
 ) -> SendResult:
     """Create one downlink, at most once per `submission_key`.
+
+    `part_of`: what the send belongs to (a campaign's row), kept in its audit entry.
+    `before_create`: called right before the create goes on the wire, after the record and
+    the audit attempt are written and any token fetch (a campaign waits there for its rate's
+    next slot, as close to the request as it can be).
 
     The record is inserted under its key (unique per team) before the API is called, in the
     transaction of the audit attempt; a second call with the same key, in sequence or at the
@@ -312,6 +319,8 @@ def downlink_send(
     asked = audit_asked(kind, wire)
     if made_with is not None:
         asked["template"] = made_with.audited()
+    if part_of is not None:
+        asked.update(part_of)
     if on_its_way:
         asked["sendAnyway"] = {
             "alreadyOnItsWay": [
@@ -352,7 +361,9 @@ def downlink_send(
             raise
         return SendResult(first, None, repeated=True)
     try:
-        created: AnyDownlink = resource_for(team_client(team), kind).create(new)
+        created: AnyDownlink = resource_for(team_client(team), kind).create(
+            new, before_send=before_create
+        )
     except (ThingsError, NoCredential, DecryptionError) as error:
         outcome, state, message = _send_failure(error)
         answered = answered_by(error) if isinstance(error, ThingsError) else {"detail": str(error)}

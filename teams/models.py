@@ -24,6 +24,9 @@ LORA_PAYLOAD_LIMIT_MIN = 1
 LORA_PAYLOAD_LIMIT_MAX = 242
 
 
+CAMPAIGN_RATE_DEFAULT = 5
+
+
 class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
@@ -45,6 +48,14 @@ class Team(models.Model):
         "operators send from templates only",
         default=False,
         help_text="Operators then send only what a template makes; admins may still send raw.",
+    )
+
+    # Campaign creates per second (campaigns.pace); the portal's CAMPAIGN_MAX_RATE caps it.
+    campaign_rate = models.PositiveSmallIntegerField(
+        "campaign rate",
+        default=CAMPAIGN_RATE_DEFAULT,
+        validators=[MinValueValidator(1)],
+        help_text="Downlinks per second a campaign creates (at most the portal's maximum).",
     )
 
     class Meta:

@@ -31,6 +31,7 @@ from django.urls import (
 
 from audit.models import AuditEntry
 from benchmarks.simulated_team import connect_to_simulator
+from campaigns.models import Campaign, CampaignRow
 from command_templates.models import CommandTemplate, TemplateVersion, definition_for
 from devices.models import CodecVersion, Device, DeviceType, Kind
 from downlinks.models import Downlink, SendState
@@ -138,8 +139,13 @@ def team_template(objects: TeamObjects) -> dict[str, object]:
     return {"team_slug": objects.team.slug, "template_pk": _first_pk(CommandTemplate, objects.team)}
 
 
+def team_campaign(objects: TeamObjects) -> dict[str, object]:
+    return {"team_slug": objects.team.slug, "pk": _first_pk(Campaign, objects.team)}
+
+
 def with_catalogue(team: Team) -> None:
-    """A device type with a codec, a device of it, and a template sending through the codec."""
+    """A device type with a codec, a device of it, a template sending through the codec, and
+    a campaign (a draft) of one row."""
     device_type = DeviceType.objects.create(
         team=team, name="Meter", kind=Kind.LORA, default_f_port=2
     )
@@ -160,6 +166,10 @@ def with_catalogue(team: Team) -> None:
         number=1,
         source=text,
         definition=definition.model_dump(mode="json", by_alias=True),
+    )
+    campaign = Campaign.objects.create(team=team, kind=Kind.LORA, name="Reboot")
+    CampaignRow.objects.create(
+        campaign=campaign, position=1, device_id=LORA_ID, submission_key=f"{team.slug}-row-1"
     )
 
 
@@ -244,6 +254,16 @@ ROUTES: dict[str, Rule] = {
     "command_templates:new": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_slug),
     "command_templates:edit": Rule(Role.ADMIN, ("GET", "POST"), kwargs=team_template),
     "command_templates:templates_only": Rule(Role.ADMIN, ("POST",), kwargs=team_slug),
+    "campaigns:list": Rule(Role.VIEWER, kwargs=team_slug),
+    "campaigns:new": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_kind),
+    "campaigns:new_from_template": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_template),
+    "campaigns:detail": Rule(Role.VIEWER, kwargs=team_campaign),
+    "campaigns:export": Rule(Role.VIEWER, kwargs=team_campaign),
+    "campaigns:start": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
+    "campaigns:pause": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
+    "campaigns:resume": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
+    "campaigns:cancel": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
+    "campaigns:rerun": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
 }
 
 # Routes served by Django itself that the table does not cover: the admin (tested below) and

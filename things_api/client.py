@@ -87,6 +87,17 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
 
 
+# The request extension that carries a `before_send` callable to the event hook below.
+BEFORE_SEND = "things_api.before_send"
+
+
+def _call_before_send(request: httpx.Request) -> None:
+    """httpx calls its request hooks after the auth flow, right before the transport."""
+    before_send = request.extensions.get(BEFORE_SEND)
+    if before_send is not None:
+        before_send()
+
+
 def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
     try:
         return exc.request
@@ -158,6 +169,7 @@ class ThingsClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,  # A redirect is unexpected; never carry the token along.
+            event_hooks={"request": [_call_before_send]},
             headers={
                 "User-Agent": user_agent,
                 "Accept": "application/json, application/problem+json",
@@ -219,8 +231,13 @@ class ThingsClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         retry: RetryPolicy | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send a request, retrying idempotent ones; return a 2xx response or raise.
+
+        `before_send` is called right before each attempt goes on the wire: after the token
+        (fetched first if need be) is on it, so what it waits for (a rate's next slot) is as
+        close to the request as it can be.
 
         Inside a `time_budget`, every attempt's timeouts are cut to what is left of it, and a
         retry that would overrun it is not made. The body is read here, at most
@@ -245,7 +262,12 @@ class ThingsClient:
                     )
                 timeout = _within(self.timeout, left)
             request = self._http.build_request(
-                method, target, params=params, json=json, timeout=timeout
+                method,
+                target,
+                params=params,
+                json=json,
+                timeout=timeout,
+                extensions={BEFORE_SEND: before_send} if before_send is not None else None,
             )
             path = request.url.path
             started = time.perf_counter()
@@ -531,11 +553,14 @@ class DownlinkResource[
         response = self._client.request("GET", self._one(downlink_id))
         return self._client.parse(response, self.downlink_model)
 
-    def create(self, new: N) -> D:
-        """Create a downlink; the API answers 201 with it. Never retried (see retry.py)."""
+    def create(self, new: N, *, before_send: Callable[[], None] | None = None) -> D:
+        """Create a downlink; the API answers 201 with it. Never retried (see retry.py).
+        `before_send`: see `ThingsClient.request`."""
         if not isinstance(new, self.new_model):
             raise TypeError(f"expected a {self.new_model.__name__}, got {type(new).__name__}")
-        response = self._client.request("POST", self.collection, json=new.to_wire())
+        response = self._client.request(
+            "POST", self.collection, json=new.to_wire(), before_send=before_send
+        )
         return self._client.parse(response, self.downlink_model)
 
     def cancel(self, downlink_id: UUID | str, *, forced: bool = False) -> None:

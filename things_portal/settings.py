@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "devices",
     "command_templates",
     "downlinks",
+    "campaigns",
     "simulator",
 ]
 
@@ -392,12 +393,37 @@ CANCEL_SETTLE_SECONDS = env_int("CANCEL_SETTLE_SECONDS", 10)
 # log) where database access alone cannot reach it; `verify_audit --anchor-file` checks it.
 AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", "")
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_float("AUDIT_ANCHOR_INTERVAL_SECONDS", 3600.0)
+# --- Campaigns (campaigns.running, campaigns.pace) -------------------------------------------
+# The most creates per second any team's campaigns may send at (a team sets its own below it).
+CAMPAIGN_MAX_RATE = env_int("CAMPAIGN_MAX_RATE", 50)
+# Added to the one-second window of the rate: a create reaches the API a few milliseconds after
+# it took its slot, and the API counts arrivals.
+CAMPAIGN_RATE_MARGIN_MS = env_int("CAMPAIGN_RATE_MARGIN_MS", 30)
+# After a 429 the team's campaigns send at half the rate for this long.
+CAMPAIGN_SLOW_SECONDS = env_int("CAMPAIGN_SLOW_SECONDS", 60)
+# Senders (threads) per campaign task, and rows per task before it queues the next.
+CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 4)
+CAMPAIGN_CHUNK = env_int("CAMPAIGN_CHUNK", 100)
+# A running campaign without progress for this long has lost its senders: the beat's tick
+# (every CAMPAIGN_TICK_SECONDS) sets it going again, and its claimed rows are taken again.
+CAMPAIGN_STALL_SECONDS = env_int("CAMPAIGN_STALL_SECONDS", 30)
+CAMPAIGN_TICK_SECONDS = env_float("CAMPAIGN_TICK_SECONDS", 10.0)
+CAMPAIGN_CSV_MAX_BYTES = env_int("CAMPAIGN_CSV_MAX_BYTES", 2 * 1024 * 1024)
+# Where every worker keeps the team's rate window: Redis (the broker's, unless set), or
+# empty: each process alone, in memory (the embedded `make run` has one worker process).
+CAMPAIGN_RATE_REDIS_URL = env_str("CAMPAIGN_RATE_REDIS_URL", REDIS_URL)
+
 CELERY_BEAT_SCHEDULE = {
     "poll-downlinks": {
         "task": "downlinks.tasks.poll_all_teams",
         "schedule": POLL_INTERVAL_SECONDS,
         # A cycle that could not start in time is dropped; the next one covers it.
         "options": {"expires": POLL_INTERVAL_SECONDS},
+    },
+    "campaigns": {
+        "task": "campaigns.tasks.campaigns_tick",
+        "schedule": CAMPAIGN_TICK_SECONDS,
+        "options": {"expires": CAMPAIGN_TICK_SECONDS},
     },
     "export-audit-anchor": {
         "task": "audit.tasks.export_anchor",

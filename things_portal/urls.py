@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("devices.urls")),
     path("", include("command_templates.urls")),
     path("", include("downlinks.urls")),
+    path("", include("campaigns.urls")),
 ]

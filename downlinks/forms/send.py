@@ -213,11 +213,16 @@ class SendForm[New: BaseModel](FeedbackTimeoutFields):
         """The create model, or None with the model's complaints added to the form."""
         if not self.is_valid():
             return None
+        return self.new_downlink_for(self.cleaned_data["device_id"])
+
+    def new_downlink_for(self, device_id: str) -> New | None:
+        """The create model of this valid form's message to `device_id` (a campaign's
+        message form has no device field: each row names its own)."""
         data = self.cleaned_data
         try:
             return self.create_model.model_validate(
                 {
-                    "device_id": data["device_id"],
+                    "device_id": device_id,
                     **self.create_fields(data),
                     "feedback_timeout": self.feedback_timeout_iso,
                     "dry_run": data["dry_run"],

@@ -29,9 +29,13 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
         version: TemplateVersion,
         device_type: DeviceType | None,
         lora_payload_limit: int = LORA_PAYLOAD_LIMIT_DEFAULT,
+        makes_payload: bool = True,
         **kwargs: Any,
     ) -> None:
+        """`makes_payload`: False for a campaign's shared values, whose rows each make their
+        own payload with their own values."""
         self.version = version
+        self.makes_payload = makes_payload
         self.definition: Definition = version.parsed
         self.device_type = device_type
         self.kind = version.template.kind
@@ -63,7 +67,7 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if any(name in self.errors for name in self.parameter_names):
+        if not self.makes_payload or any(name in self.errors for name in self.parameter_names):
             return cleaned
         try:
             self.made = make_payload(self.version, self.values(), device_type=self.device_type)

@@ -2,12 +2,7 @@
 every record converges to the simulator's truth within two intervals, and no status event is
 stored twice. Real processes: `celery beat` and `celery worker`, as in production."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,106 +12,21 @@ from django.db.models import Count
 
 from downlinks.models import Downlink, StatusEvent, SyncState
 from simulator.lifecycle import Kind as SimulatedKind
+from tests.celery_processes import (
+    Process,
+    environment,
+    processes,
+    restart_redis,
+    start_beat,
+    start_worker,
+)
 from tests.downlinks.poller.conftest import SimulatedTeam
 from tests.polling import wait_until
-from tests.services import shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+__all__ = ["processes"]  # the fixture, used by name
 
 INTERVAL = 3.0
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
-    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
-
-
-def environment(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=shared_database_url(),
-        SECRET_KEY=settings.SECRET_KEY,
-        FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
-        THINGS_PORTAL_VAR_DIR=str(settings.VAR_DIR),
-        POLL_INTERVAL_SECONDS=str(INTERVAL),
-        POLL_LOCK_SECONDS="2",
-        POLL_PAGE_SIZE="10",
-        CELERY_FILESYSTEM_POLLING_INTERVAL="0.2",
-        DEBUG="false",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-class Process:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log = log
-        self._output = log.open("wb")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "things_portal", *args],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        self._output.close()
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._output.close()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
-def start_worker(env: dict[str, str], log: Path, processes: list[Process]) -> Process:
-    worker = Process(
-        "worker", ["worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
-                   "--without-gossip", "--without-mingle"], env, log,
-    )  # fmt: skip
-    processes.append(worker)
-    wait_until(lambda: " ready." in worker.text() or worker.popen.poll() is not None, timeout=60)
-    assert worker.popen.poll() is None, worker.text()
-    return worker
-
-
-def restart_redis() -> None:
-    url = settings.REDIS_URL
-    subprocess.run(["redis-cli", "-u", url, "shutdown", "nosave"], check=False, capture_output=True)
-    wait_until(
-        lambda: (
-            subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True).returncode != 0
-        ),
-        timeout=30,
-    )
-    subprocess.run(REDIS_START, check=True)
-    wait_until(
-        lambda: (
-            subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True).stdout.strip()
-            == b"PONG"
-        ),
-        timeout=30,
-    )
 
 
 def truth(team: SimulatedTeam, record: Downlink) -> tuple[str, str]:
@@ -133,12 +43,10 @@ def test_a_killed_worker_and_a_restarted_broker_lose_no_update(
 ) -> None:
     records = [simulated_team.send_lora(bytes([n])) for n in range(25)]
     records += [simulated_team.send_mqtt(f"command {n}") for n in range(25)]
-    env = environment(tmp_path)
-    beat = Process(
-        "beat", ["beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
-        env, tmp_path / "beat.log",
-    )  # fmt: skip
-    processes.append(beat)
+    env = environment(
+        POLL_INTERVAL_SECONDS=str(INTERVAL), POLL_LOCK_SECONDS="2", POLL_PAGE_SIZE="10"
+    )
+    beat = start_beat(env, tmp_path, processes)
     worker = start_worker(env, tmp_path / "worker-1.log", processes)
     simulator = simulated_team.simulator
     wait_until(lambda: SyncState.objects.filter(last_success_at__isnull=False).exists(), timeout=30)

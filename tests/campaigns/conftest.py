@@ -1,0 +1,178 @@
+"""A team on a simulator that runs in its own process on the real clock (its request log's
+times are when each request arrived, which the rate is measured by), and campaigns made the way
+the pages make them: the targets and message forms, then the draft service."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+from django.http import QueryDict
+
+from audit.trail import Origin
+from benchmarks.simulated_team import client_credentials
+from campaigns import services
+from campaigns.forms import TargetsForm, message_form
+from campaigns.models import Campaign
+from campaigns.rows import Message
+from simulator.config import DEFAULT_AUDIENCE
+from simulator.tokens import ALL_SCOPES
+from teams import services as team_services
+from teams.models import Role, Team
+from tests.ports import free_port
+from tests.teams.world import join, make_user
+from things_portal.celery import app
+
+ORIGIN = Origin.system("tests")
+LORA_MESSAGE = {
+    "payload": "01 02",
+    "payload_format": "hex",
+    "f_port": "7",
+    "retry_limit": "0",
+    "timeout_days": "0",
+    "timeout_hours": "1",
+    "timeout_minutes": "0",
+}
+
+
+def lora_ids(count: int, start: int = 0) -> list[str]:
+    return [f"deveui:{number:016x}" for number in range(start, start + count)]
+
+
+@dataclass
+class Api:
+    """The simulator in a process of its own, on the real clock, as the real API would be:
+    its request log's times are when each request arrived there."""
+
+    url: str
+    process: subprocess.Popen[str]
+
+    def register_client(self, tenant_id: str, client_id: str, secret: str) -> None:
+        httpx.post(
+            f"{self.url}/_sim/clients",
+            json={
+                "tenantId": tenant_id,
+                "clientId": client_id,
+                "clientSecret": secret,
+                "scopes": list(ALL_SCOPES),
+            },
+        ).raise_for_status()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    port = free_port()
+    env = {**os.environ, "SIMULATOR_DATABASE": str(tmp_path / "api.sqlite3")}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_simulator", "--port", str(port), "--latency-ms", "0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = process.stdout.readline()  # written once the port is bound
+    assert f"on http://127.0.0.1:{port} " in ready, ready
+    yield Api(f"http://127.0.0.1:{port}", process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=15)
+
+
+@dataclass
+class Fleet:
+    team: Team
+    api: Api
+
+    def creates(self) -> list[dict[str, Any]]:
+        """The creates the API received, in the order they arrived."""
+        items: list[dict[str, Any]] = httpx.get(f"{self.api.url}/_sim/requests").json()["items"]
+        return [
+            item for item in items if (item["method"], item["path"]) == ("POST", "/lora/downlinks")
+        ]
+
+    def arrivals(self, status: int = 201) -> list[datetime]:
+        return [
+            datetime.fromisoformat(item["time"])
+            for item in self.creates()
+            if item["status"] == status
+        ]
+
+    def fault(self, rule: dict[str, Any]) -> None:
+        httpx.post(f"{self.api.url}/_sim/faults", json=rule).raise_for_status()
+
+    def draft(
+        self, device_ids: list[str], *, message: dict[str, str] | None = None, name: str = "Reboot"
+    ) -> Campaign:
+        data = QueryDict(mutable=True)
+        data.update({"targets-name": name, "targets-device_ids": "\n".join(device_ids)})
+        data.update(message or LORA_MESSAGE)
+        targets = TargetsForm(data, team=self.team, kind="lora", prefix="targets")
+        assert targets.is_valid(), targets.errors
+        assert targets.targets is not None
+        form = message_form(data, team=self.team, kind="lora", version=None)
+        assert form.is_valid(), form.errors
+        return services.campaign_draft(
+            message=Message(team=self.team, kind="lora", form=form, data=data),
+            targets=targets.targets,
+            name=name,
+            origin=ORIGIN,
+            user=None,
+        )
+
+    def start(self, campaign: Campaign, *, send_anyway: bool = False) -> Campaign:
+        return services.campaign_start(campaign=campaign, origin=ORIGIN, send_anyway=send_anyway)
+
+
+@pytest.fixture
+def fleet_factory(db: None, api: Api) -> Callable[..., Fleet]:
+    def make(rate: int = 20, slug: str = "fleet") -> Fleet:
+        app.control.purge()  # no task left over from an earlier test
+        team = team_services.team_create(slug=slug, name=slug.capitalize(), origin=ORIGIN)
+        secret = f"{slug}-client-secret-value"
+        api.register_client(slug, f"{slug}-portal", secret)
+        client_credentials(
+            team,
+            api.url,
+            tenant_id=slug,
+            client_id=f"{slug}-portal",
+            secret=secret,
+            audience=DEFAULT_AUDIENCE,
+        )
+        team.campaign_rate = rate
+        team.save(update_fields=["campaign_rate"])
+        join(make_user(f"{slug}-operator"), team, Role.OPERATOR)
+        return Fleet(team, api)
+
+    return make
+
+
+# The workers' settings: a stall is noticed within seconds, a create stuck "sending" is an
+# unknown outcome after 3 s, the poller reconciles every 2 s and gives up on finding one after 6.
+WORKER_SETTINGS = {
+    "CAMPAIGN_STALL_SECONDS": "3",
+    "CAMPAIGN_TICK_SECONDS": "1",
+    "SEND_STUCK_AFTER_SECONDS": "3",
+    "POLL_INTERVAL_SECONDS": "2",
+    "POLL_LOCK_SECONDS": "5",
+    "RECONCILE_DEADLINE_SECONDS": "6",
+}
+
+
+def most_in_any_second(times: list[datetime]) -> int:
+    """The most of `times` that fall in any window of one second (half-open)."""
+    ordered = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(ordered):
+        while (moment - ordered[start]).total_seconds() >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most

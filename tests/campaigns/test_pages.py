@@ -1,0 +1,160 @@
+"""The campaign pages as a person uses them: paste ids (some bad, one twice), see the preview
+with each row's problem and nothing sent, confirm by typing the number, pause, cancel, export
+the rows and re-run the ones that did not get through."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from audit.models import Action, AuditEntry
+from benchmarks.simulated_team import team_on_simulator
+from campaigns.models import Campaign, CampaignState, RowState
+from campaigns.selectors import Outcome
+from downlinks.models import Downlink, SendState
+from simulator.server import RunningSimulator
+from teams.models import Role, Team
+from tests.campaigns.conftest import LORA_MESSAGE, lora_ids
+from tests.teams.capture import body_of
+from tests.teams.world import member_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team(simulator: RunningSimulator) -> Team:
+    return team_on_simulator(simulator, "fleet")
+
+
+@pytest.fixture
+def operator(team: Team) -> Client:
+    return member_client(team, "olga", Role.OPERATOR)
+
+
+def new_campaign(client: Client, ids: list[str], **extra: str) -> Campaign:
+    form = {"targets-name": "Reboot ticket 123", "targets-device_ids": "\n".join(ids)}
+    response = client.post("/t/fleet/campaigns/new/lora", {**form, **LORA_MESSAGE, **extra})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return Campaign.objects.get(pk=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+
+
+def test_pasted_ids_are_previewed_with_their_problems_and_nothing_is_sent(
+    operator: Client, simulator: RunningSimulator
+) -> None:
+    ids = lora_ids(38)
+    pasted = [*ids[:10], "deveui:12345", *ids[10:], "imei:350266800610993"]
+    pasted.append(ids[3].replace("deveui:", "urn:dev:DEVEUI:").upper())  # ids[3] again
+
+    campaign = new_campaign(operator, pasted)
+    page = operator.get(f"/t/fleet/campaigns/{campaign.pk}/").content.decode()
+
+    assert campaign.state == CampaignState.DRAFT
+    assert "<strong>38</strong> devices will be sent to" in page
+    assert "<strong>2</strong> lines cannot be sent" in page
+    assert "1 device named more than once, sent to once" in page
+    assert "“deveui:12345” is not a device id" in page
+    assert "is an MQTT device; this campaign sends LoRa" in page
+    assert "Type the number of devices to start" in page
+    assert simulator.app.request_log.count(method="POST") == 0
+    assert AuditEntry.objects.filter(action=Action.CAMPAIGN_CREATED).count() == 1
+
+
+def test_bad_message_input_is_said_at_the_field_and_no_campaign_is_made(
+    operator: Client,
+) -> None:
+    form = {"targets-name": "x", "targets-device_ids": "", **LORA_MESSAGE, "f_port": "0"}
+    response = operator.post("/t/fleet/campaigns/new/lora", form)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Name the devices: paste their ids, upload a CSV or pick a tag." in page
+    assert "fPort" in page
+    assert not Campaign.objects.exists()
+
+
+def test_the_count_must_be_typed_right_before_anything_starts(operator: Client) -> None:
+    campaign = new_campaign(operator, lora_ids(5))
+    wrong = operator.post(f"/t/fleet/campaigns/{campaign.pk}/start", {"count": "50"})
+    assert wrong.status_code == 400
+    assert "That is not the number of devices this campaign sends to (5)." in wrong.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.DRAFT
+
+    right = operator.post(f"/t/fleet/campaigns/{campaign.pk}/start", {"count": "5"})
+    assert right.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.RUNNING
+    assert campaign.rate == campaign.team.campaign_rate
+    again = operator.post(f"/t/fleet/campaigns/{campaign.pk}/start", {"count": "5"})
+    assert again.status_code == 302
+    messages = operator.get(again["Location"]).content.decode()
+    assert "This campaign cannot be started: it is running." in messages
+
+
+def test_rows_already_on_their_way_are_flagged_and_skipped_unless_asked(
+    operator: Client, team: Team
+) -> None:
+    ids = lora_ids(3)
+    Downlink.objects.create(
+        team=team, kind="lora", device_id=ids[1], send_state=SendState.UNKNOWN, submission_key="k"
+    )
+    campaign = new_campaign(operator, ids)
+    page = operator.get(f"/t/fleet/campaigns/{campaign.pk}/").content.decode()
+    assert "<strong>1</strong> device already has a downlink on its way" in page
+
+    operator.post(f"/t/fleet/campaigns/{campaign.pk}/start", {"count": "3"})
+    states = dict(campaign.rows.values_list("device_id", "state"))
+    assert states[ids[1]] == RowState.SKIPPED
+    assert states[ids[0]] == RowState.QUEUED
+
+
+def test_pause_resume_and_cancel_are_audited_and_cancel_stops_the_queued_rows(
+    operator: Client,
+) -> None:
+    campaign = new_campaign(operator, lora_ids(4))
+    base = f"/t/fleet/campaigns/{campaign.pk}"
+    operator.post(f"{base}/start", {"count": "4"})
+    operator.post(f"{base}/pause")
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.PAUSED
+    operator.post(f"{base}/resume")
+    operator.post(f"{base}/cancel")
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.CANCELLED
+    assert set(campaign.rows.values_list("state", flat=True)) == {RowState.CANCELLED}
+    actions = (
+        AuditEntry.objects.filter(target_kind="campaign")
+        .order_by("sequence")
+        .values_list("action", flat=True)
+    )
+    assert list(actions) == [
+        Action.CAMPAIGN_CREATED,
+        Action.CAMPAIGN_STARTED,
+        Action.CAMPAIGN_PAUSED,
+        Action.CAMPAIGN_RESUMED,
+        Action.CAMPAIGN_CANCELLED,
+    ]
+
+
+def test_the_rows_export_as_csv_and_the_stopped_ones_make_a_new_campaign(
+    operator: Client,
+) -> None:
+    ids = lora_ids(3)
+    campaign = new_campaign(operator, [*ids, "=HYPERLINK(1)"])
+    base = f"/t/fleet/campaigns/{campaign.pk}"
+    operator.post(f"{base}/start", {"count": "3"})
+    operator.post(f"{base}/cancel")
+
+    export = operator.get(f"{base}/rows.csv")
+    lines = list(csv.DictReader(io.StringIO(body_of(export))))
+    assert [line["device_id"] for line in lines] == [*ids, "'=HYPERLINK(1)"]
+    assert [line["outcome"] for line in lines] == [Outcome.STOPPED] * 3 + [Outcome.INVALID]
+
+    rerun = operator.post(f"{base}/rerun", {"outcomes": [Outcome.STOPPED]})
+    assert rerun.status_code == 302
+    draft = Campaign.objects.exclude(pk=campaign.pk).get()
+    assert draft.rerun_of == campaign
+    assert draft.state == CampaignState.DRAFT
+    assert list(draft.rows.values_list("device_id", flat=True)) == ids
+    keys = set(draft.rows.values_list("submission_key", flat=True))
+    assert keys.isdisjoint(campaign.rows.values_list("submission_key", flat=True))
