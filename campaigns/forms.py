@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxValueValidator
 
 from campaigns.targets import MAX_TARGETS, Targets, TargetsError, from_csv, from_tag, from_text
 from command_templates.fields import PREFIX
@@ -193,3 +194,38 @@ class RerunForm(forms.Form):
         field = self.fields["outcomes"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = outcomes
+
+
+class CampaignSettingsForm(forms.Form):
+    campaign_rate = forms.IntegerField(
+        label="Downlinks per second",
+        min_value=1,
+        help_text="How fast the team's campaigns create downlinks, together.",
+    )
+    campaign_approval_above = forms.IntegerField(
+        label="A second person approves campaigns of more devices than",
+        min_value=0,
+        required=False,
+        help_text="Empty: no campaign needs approval for its size.",
+    )
+    campaign_approval_raw = forms.BooleanField(
+        label="A second person approves every campaign of a raw message",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "campaign_rate": team.campaign_rate,
+                "campaign_approval_above": team.campaign_approval_above,
+                "campaign_approval_raw": team.campaign_approval_raw,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        rate = self.fields["campaign_rate"]
+        assert isinstance(rate, forms.IntegerField)
+        rate.max_value = settings.CAMPAIGN_MAX_RATE
+        rate.validators.append(MaxValueValidator(settings.CAMPAIGN_MAX_RATE))
+        rate.widget.attrs["max"] = settings.CAMPAIGN_MAX_RATE
+        rate.help_text += f" At most {settings.CAMPAIGN_MAX_RATE} (the portal's maximum)."

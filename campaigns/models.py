@@ -20,6 +20,7 @@ from teams.models import Team
 
 class CampaignState(models.TextChoices):
     DRAFT = "draft", "Draft (previewed, not started)"
+    AWAITING_APPROVAL = "awaiting", "Waiting for approval"
     SCHEDULED = "scheduled", "Scheduled"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
@@ -28,7 +29,12 @@ class CampaignState(models.TextChoices):
 
 
 # A campaign in these states may still send.
-ACTIVE_STATES = (CampaignState.SCHEDULED, CampaignState.RUNNING, CampaignState.PAUSED)
+ACTIVE_STATES = (
+    CampaignState.AWAITING_APPROVAL,
+    CampaignState.SCHEDULED,
+    CampaignState.RUNNING,
+    CampaignState.PAUSED,
+)
 
 
 class Campaign(models.Model):
@@ -63,6 +69,11 @@ class Campaign(models.Model):
     # The last time a sender made progress (or started): a running campaign whose senders
     # all died is picked up again by the beat (campaigns.tasks.campaigns_tick).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by_label = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     # "Re-run": the campaign this one was made from.
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
@@ -78,6 +89,14 @@ class Campaign(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    def needs_approval(self, sendable: int) -> bool:
+        """Whether the team's rules ask a second person to approve it before it starts."""
+        team = self.team
+        above = team.campaign_approval_above
+        return (above is not None and sendable > above) or (
+            team.campaign_approval_raw and self.template_version_id is None
+        )
 
 
 class RowState(models.TextChoices):

@@ -20,6 +20,7 @@ from campaigns.rows import Message, flag_on_its_way, make_rows
 from campaigns.selectors import campaign_counts, rows_with_outcome
 from campaigns.targets import Targets
 from downlinks.services import new_submission_key
+from teams.models import Team
 from teams.services import team_ref
 
 
@@ -172,44 +173,135 @@ def campaign_start(
     start_at: datetime | None = None,
 ) -> Campaign:
     """Start the draft now, or at `start_at`: the rows whose device has a downlink on its way
-    are skipped unless `send_anyway`. The senders start after the commit."""
+    are skipped unless `send_anyway`. Where the team's rules ask for it, the campaign waits
+    for a second person's approval instead (`campaign_approve` then starts it). The senders
+    start after the commit."""
+    sendable = campaign.rows.filter(state=RowState.QUEUED).count()
+    if campaign.needs_approval(sendable):
+        with transaction.atomic():
+            if not _transition(
+                campaign,
+                [CampaignState.DRAFT],
+                CampaignState.AWAITING_APPROVAL,
+                send_anyway=send_anyway,
+                start_at=start_at,
+            ):
+                raise _refused(campaign, "started")
+            _audit(
+                campaign,
+                Action.CAMPAIGN_SUBMITTED,
+                origin,
+                f"Asked for approval of campaign “{campaign.name}” ({sendable} devices)",
+                sendable=sendable,
+                sendAnyway=send_anyway,
+            )
+        return campaign
+    with transaction.atomic():
+        _begin(campaign, CampaignState.DRAFT, origin, send_anyway=send_anyway, start_at=start_at)
+    return campaign
+
+
+def campaign_approve(*, campaign: Campaign, origin: Origin) -> Campaign:
+    """A second person's approval: the campaign starts as its creator confirmed it."""
+    if origin.actor_id is not None and origin.actor_id == campaign.created_by_id:
+        raise CampaignStateError(
+            "The person who made a campaign cannot approve it: ask another operator or admin."
+        )
+    with transaction.atomic():
+        approved = Campaign.objects.filter(
+            pk=campaign.pk, state=CampaignState.AWAITING_APPROVAL
+        ).update(
+            approved_by_id=origin.actor_id,
+            approved_by_label=origin.actor_label,
+            approved_at=timezone.now(),
+        )
+        if not approved:
+            raise _refused(campaign, "approved")
+        campaign.refresh_from_db()
+        _audit(campaign, Action.CAMPAIGN_APPROVED, origin, f"Approved campaign “{campaign.name}”")
+        _begin(
+            campaign,
+            CampaignState.AWAITING_APPROVAL,
+            origin,
+            send_anyway=campaign.send_anyway,
+            start_at=campaign.start_at,
+        )
+    return campaign
+
+
+def _begin(
+    campaign: Campaign,
+    from_state: CampaignState,
+    origin: Origin,
+    *,
+    send_anyway: bool,
+    start_at: datetime | None,
+) -> None:
+    """Inside the caller's transaction: running (or scheduled), audited, senders on commit."""
     now = timezone.now()
     later = start_at is not None and start_at > now
-    with transaction.atomic():
-        if not _transition(
-            campaign,
-            [CampaignState.DRAFT],
-            CampaignState.SCHEDULED if later else CampaignState.RUNNING,
-            rate=team_rate(campaign.team.campaign_rate),
-            send_anyway=send_anyway,
-            start_at=start_at if later else None,
-            started_at=None if later else now,
-            heartbeat_at=now,
-        ):
-            raise _refused(campaign, "started")
-        if not send_anyway:
-            campaign.rows.filter(state=RowState.QUEUED, on_its_way=True).update(
-                state=RowState.SKIPPED
-            )
-        _audit(
-            campaign,
-            Action.CAMPAIGN_STARTED,
-            origin,
-            f"Started campaign “{campaign.name}” at {campaign.rate}/s"
-            + (f", from {start_at:%Y-%m-%d %H:%M %Z}" if later and start_at else ""),
-            rate=campaign.rate,
-            sendAnyway=send_anyway,
-            **({"startAt": start_at.isoformat()} if later and start_at else {}),
-        )
-        if not later:
-            transaction.on_commit(lambda: start_senders(campaign.pk))
-    return campaign
+    if not _transition(
+        campaign,
+        [from_state],
+        CampaignState.SCHEDULED if later else CampaignState.RUNNING,
+        rate=team_rate(campaign.team.campaign_rate),
+        send_anyway=send_anyway,
+        start_at=start_at if later else None,
+        started_at=None if later else now,
+        heartbeat_at=now,
+    ):
+        raise _refused(campaign, "started")
+    if not send_anyway:
+        campaign.rows.filter(state=RowState.QUEUED, on_its_way=True).update(state=RowState.SKIPPED)
+    _audit(
+        campaign,
+        Action.CAMPAIGN_STARTED,
+        origin,
+        f"Started campaign “{campaign.name}” at {campaign.rate}/s"
+        + (f", from {start_at:%Y-%m-%d %H:%M %Z}" if later and start_at else ""),
+        rate=campaign.rate,
+        sendAnyway=send_anyway,
+        **({"startAt": start_at.isoformat()} if later and start_at else {}),
+    )
+    if not later:
+        transaction.on_commit(lambda: start_senders(campaign.pk))
 
 
 def start_senders(campaign_id: int) -> None:
     from campaigns.tasks import run_campaign
 
     run_campaign.delay(campaign_id)
+
+
+def campaign_settings_set(
+    *,
+    team: Team,
+    rate: int,
+    approval_above: int | None,
+    approval_raw: bool,
+    origin: Origin,
+) -> Team:
+    """The team's campaign rate (at most the portal's maximum) and approval rules."""
+    capped = team_rate(rate)
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(
+            campaign_rate=capped,
+            campaign_approval_above=approval_above,
+            campaign_approval_raw=approval_raw,
+        )
+        team.refresh_from_db()
+        record(
+            Action.CAMPAIGN_SETTINGS_CHANGED,
+            origin=origin,
+            team=team_ref(team),
+            target_kind="team",
+            target_id=team.slug,
+            summary=f"Campaigns at {capped}/s"
+            + (f", approval above {approval_above} devices" if approval_above is not None else "")
+            + (", approval of raw messages" if approval_raw else ""),
+            asked={"rate": capped, "approvalAbove": approval_above, "approvalRaw": approval_raw},
+        )
+    return team
 
 
 def campaign_pause(*, campaign: Campaign, origin: Origin) -> Campaign:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.trail import Origin
 from campaigns import selectors, services
-from campaigns.forms import ConfirmForm, RerunForm, RowFilterForm, TargetsForm, message_form
+from campaigns.forms import (
+    CampaignSettingsForm,
+    ConfirmForm,
+    RerunForm,
+    RowFilterForm,
+    TargetsForm,
+    message_form,
+)
 from campaigns.models import Campaign, CampaignState, RowState
 from campaigns.rows import Message
 from campaigns.selectors import OUTCOME_LABELS, Outcome
@@ -43,14 +51,22 @@ RERUN_OUTCOMES = (
 @require_GET
 @team_member_required(Role.VIEWER)
 def campaign_list(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _list_page(request, CampaignSettingsForm(team=request.team))
+
+
+def _list_page(
+    request: TeamRequest, settings_form: CampaignSettingsForm, status: int = 200
+) -> HttpResponse:
     templates = CommandTemplate.objects.filter(team=request.team).order_by("name")
     context = {
         "campaigns": selectors.campaigns_of(request.team)[:200],
         "templates": templates,
         "kinds": Kind.choices,
+        "settings_form": settings_form,
+        "max_rate": settings.CAMPAIGN_MAX_RATE,
         **permissions(request.membership),
     }
-    return render(request, "campaigns/list.html", context)
+    return render(request, "campaigns/list.html", context, status=status)
 
 
 def _new_page(
@@ -173,8 +189,10 @@ def _detail_context(request: TeamRequest, campaign: Campaign) -> dict[str, Any]:
         "query": filters.query(),
         "list_path": request.path,
         "on_its_way": campaign.rows.filter(state=RowState.QUEUED, on_its_way=True).count()
-        if campaign.state == CampaignState.DRAFT
+        if campaign.state in (CampaignState.DRAFT, CampaignState.AWAITING_APPROVAL)
         else 0,
+        "needs_approval": campaign.needs_approval(counts.of(Outcome.QUEUED)),
+        "is_creator": campaign.created_by_id == request.user.pk,
         "confirm_form": ConfirmForm(sendable=counts.of(Outcome.QUEUED)),
         "rerun_form": RerunForm(outcomes=rerun_choices) if rerun_choices else None,
         "outcome_labels": OUTCOME_LABELS,
@@ -216,12 +234,46 @@ def campaign_start(request: TeamRequest, team_slug: str, pk: int) -> HttpRespons
     except services.CampaignStateError as error:
         messages.error(request, str(error))
     else:
-        if campaign.state == CampaignState.SCHEDULED and campaign.start_at:
+        if campaign.state == CampaignState.AWAITING_APPROVAL:
+            messages.success(
+                request, "Confirmed: another operator or admin approves it, then it starts."
+            )
+        elif campaign.state == CampaignState.SCHEDULED and campaign.start_at:
             when = timezone.localtime(campaign.start_at)
             messages.success(request, f"The campaign starts at {when:%Y-%m-%d %H:%M}.")
         else:
             messages.success(request, "The campaign is running.")
     return redirect("campaigns:detail", team_slug=team_slug, pk=pk)
+
+
+@require_POST
+@team_member_required(Role.OPERATOR)
+def campaign_approve(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    try:
+        services.campaign_approve(campaign=campaign, origin=Origin.from_request(request))
+    except services.CampaignStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Approved: the campaign is running.")
+    return redirect("campaigns:detail", team_slug=team_slug, pk=pk)
+
+
+@require_POST
+@team_member_required(Role.ADMIN)
+def campaign_settings(request: TeamRequest, team_slug: str) -> HttpResponse:
+    form = CampaignSettingsForm(request.POST, team=request.team)
+    if form.is_valid():
+        team = services.campaign_settings_set(
+            team=request.team,
+            rate=form.cleaned_data["campaign_rate"],
+            approval_above=form.cleaned_data["campaign_approval_above"],
+            approval_raw=form.cleaned_data["campaign_approval_raw"],
+            origin=Origin.from_request(request),
+        )
+        messages.success(request, f"Campaigns send at {team.campaign_rate} per second.")
+        return redirect("campaigns:list", team_slug=team_slug)
+    return _list_page(request, form, status=400)
 
 
 def _state_change(request: TeamRequest, pk: int, what: str) -> HttpResponse:

@@ -57,6 +57,12 @@ class Team(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Downlinks per second a campaign creates (at most the portal's maximum).",
     )
+    # A second person (operator or admin, not the one who made it) approves a campaign of more
+    # devices than this (None: none needs it), and every campaign of a raw message if set.
+    campaign_approval_above = models.PositiveIntegerField(
+        "campaign approval above", null=True, blank=True
+    )
+    campaign_approval_raw = models.BooleanField("raw campaigns need approval", default=False)
 
     class Meta:
         ordering = ["name"]

@@ -259,7 +259,11 @@ ROUTES: dict[str, Rule] = {
     "campaigns:new_from_template": Rule(Role.OPERATOR, ("GET", "POST"), kwargs=team_template),
     "campaigns:detail": Rule(Role.VIEWER, kwargs=team_campaign),
     "campaigns:export": Rule(Role.VIEWER, kwargs=team_campaign),
+    "campaigns:settings": Rule(
+        Role.ADMIN, ("POST",), kwargs=team_slug, data=lambda objects: {"campaign_rate": "5"}
+    ),
     "campaigns:start": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
+    "campaigns:approve": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
     "campaigns:pause": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
     "campaigns:resume": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),
     "campaigns:cancel": Rule(Role.OPERATOR, ("POST",), kwargs=team_campaign),

@@ -158,3 +158,57 @@ def test_the_rows_export_as_csv_and_the_stopped_ones_make_a_new_campaign(
     assert list(draft.rows.values_list("device_id", flat=True)) == ids
     keys = set(draft.rows.values_list("submission_key", flat=True))
     assert keys.isdisjoint(campaign.rows.values_list("submission_key", flat=True))
+
+
+def test_above_the_teams_size_a_second_person_approves_and_the_creator_cannot(
+    operator: Client, team: Team
+) -> None:
+    admin = member_client(team, "ada", Role.ADMIN)
+    saved = admin.post(
+        "/t/fleet/campaigns/settings",
+        {"campaign_rate": "10", "campaign_approval_above": "2"},
+    )
+    assert saved.status_code == 302
+    campaign = new_campaign(operator, lora_ids(5))
+    base = f"/t/fleet/campaigns/{campaign.pk}"
+    assert "Confirm and ask for approval" in operator.get(f"{base}/").content.decode()
+
+    operator.post(f"{base}/start", {"count": "5"})
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.AWAITING_APPROVAL
+    refused = operator.post(f"{base}/approve", follow=True).content.decode()
+    assert "The person who made a campaign cannot approve it" in refused
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.AWAITING_APPROVAL
+
+    second = member_client(team, "oscar", Role.OPERATOR)
+    page = second.get(f"{base}/").content.decode()
+    assert "Waiting for approval: nothing has been sent" in page
+    assert "Approve and start" in page
+    second.post(f"{base}/approve")
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.RUNNING
+    assert campaign.approved_by_label == "oscar"
+    assert campaign.rate == 10
+    actions = (
+        AuditEntry.objects.filter(target_kind="campaign")
+        .order_by("sequence")
+        .values_list("action", "actor_label")
+    )
+    assert list(actions) == [
+        (Action.CAMPAIGN_CREATED, "olga"),
+        (Action.CAMPAIGN_SUBMITTED, "olga"),
+        (Action.CAMPAIGN_APPROVED, "oscar"),
+        (Action.CAMPAIGN_STARTED, "oscar"),
+    ]
+
+
+def test_the_rate_cannot_be_set_above_the_portals_maximum(team: Team, settings) -> None:
+    admin = member_client(team, "ada", Role.ADMIN)
+    response = admin.post(
+        "/t/fleet/campaigns/settings", {"campaign_rate": str(settings.CAMPAIGN_MAX_RATE + 1)}
+    )
+    assert response.status_code == 400
+    assert f"less than or equal to {settings.CAMPAIGN_MAX_RATE}" in response.content.decode()
+    team.refresh_from_db()
+    assert team.campaign_rate != settings.CAMPAIGN_MAX_RATE + 1
