@@ -30,7 +30,7 @@ from campaigns.selectors import OUTCOME_LABELS, Outcome
 from command_templates.fields import PREFIX
 from command_templates.models import CommandTemplate
 from core.csv_cells import Line, safe_cell
-from core.htmx import page_or_fragment
+from core.htmx import page_or_fragment, wants_fragment
 from devices.models import Kind
 from downlinks.views import raw_send_allowed
 from teams.access import TeamRequest, permissions, team_member_required
@@ -206,13 +206,18 @@ def _detail_context(request: TeamRequest, campaign: Campaign) -> dict[str, Any]:
 def campaign_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     context = _detail_context(request, campaign)
-    return page_or_fragment(
+    response = page_or_fragment(
         request,
         "campaigns/detail.html",
         context,
         fragment="live",
         regions={"results": "results"},
     )
+    if wants_fragment(request) and request.headers.get("HX-Target") == "live":
+        if not campaign.is_active:
+            # It ended while the page watched: the whole page now (export, re-run).
+            response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

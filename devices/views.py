@@ -19,7 +19,7 @@ from devices.forms import (
     DeviceImportForm,
     DeviceTypeForm,
 )
-from devices.models import CodecVersion, Device, DeviceType
+from devices.models import CodecVersion, Device, DeviceType, Kind
 from devices.selectors import DeviceFilters, device_page, device_types_of
 from teams.access import TeamRequest, permissions, team_member_required
 from teams.models import Role
@@ -48,6 +48,7 @@ def device_list(request: TeamRequest, team_slug: str) -> HttpResponse:
         "list_path": request.path,
         "query": form.query(),
         "chips": filter_chips(form),
+        "kinds": Kind.choices,
         **permissions(request.membership),
     }
     return filtered_list(request, "devices/devices.html", context, status=200 if valid else 400)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -46,6 +46,7 @@ from things_api import (
     ThingsNotFound,
     current_budget,
     equivalent_device_ids,
+    same_device_key,
 )
 
 type AnyDownlink = LoraDownlink | MqttDownlink
@@ -96,6 +97,19 @@ class DownlinkListPage:
     @property
     def any_running(self) -> bool:
         return any(row.downlink.is_running for row in self.rows)
+
+    @property
+    def devices_query(self) -> str:
+        """The page's devices (each once) as `device=` parameters: "send to these" opens a
+        campaign to them."""
+        seen: dict[str, str] = {}
+        for row in self.rows:
+            seen.setdefault(same_device_key(row.downlink.device_id), row.downlink.device_id)
+        return urlencode([("device", device_id) for device_id in seen.values()])
+
+    @property
+    def device_count(self) -> int:
+        return len({same_device_key(row.downlink.device_id) for row in self.rows})
 
 
 # What the list's outcome filter takes besides a failure reason (`DownlinkFilterForm`).

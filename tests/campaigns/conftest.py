@@ -87,6 +87,31 @@ def api(tmp_path: Path) -> Iterator[Api]:
     process.communicate(timeout=15)
 
 
+def draft_campaign(
+    team: Team,
+    device_ids: list[str],
+    *,
+    message: dict[str, str] | None = None,
+    name: str = "Reboot",
+) -> Campaign:
+    """A raw LoRa campaign as the new-campaign page makes one: both forms, then the draft."""
+    data = QueryDict(mutable=True)
+    data.update({"targets-name": name, "targets-device_ids": "\n".join(device_ids)})
+    data.update(message or LORA_MESSAGE)
+    targets = TargetsForm(data, team=team, kind="lora", prefix="targets")
+    assert targets.is_valid(), targets.errors
+    assert targets.targets is not None
+    form = message_form(data, team=team, kind="lora", version=None)
+    assert form.is_valid(), form.errors
+    return services.campaign_draft(
+        message=Message(team=team, kind="lora", form=form, data=data),
+        targets=targets.targets,
+        name=name,
+        origin=ORIGIN,
+        user=None,
+    )
+
+
 @dataclass
 class Fleet:
     team: Team
@@ -109,24 +134,8 @@ class Fleet:
     def fault(self, rule: dict[str, Any]) -> None:
         httpx.post(f"{self.api.url}/_sim/faults", json=rule).raise_for_status()
 
-    def draft(
-        self, device_ids: list[str], *, message: dict[str, str] | None = None, name: str = "Reboot"
-    ) -> Campaign:
-        data = QueryDict(mutable=True)
-        data.update({"targets-name": name, "targets-device_ids": "\n".join(device_ids)})
-        data.update(message or LORA_MESSAGE)
-        targets = TargetsForm(data, team=self.team, kind="lora", prefix="targets")
-        assert targets.is_valid(), targets.errors
-        assert targets.targets is not None
-        form = message_form(data, team=self.team, kind="lora", version=None)
-        assert form.is_valid(), form.errors
-        return services.campaign_draft(
-            message=Message(team=self.team, kind="lora", form=form, data=data),
-            targets=targets.targets,
-            name=name,
-            origin=ORIGIN,
-            user=None,
-        )
+    def draft(self, device_ids: list[str], *, name: str = "Reboot") -> Campaign:
+        return draft_campaign(self.team, device_ids, name=name)
 
     def start(self, campaign: Campaign, *, send_anyway: bool = False) -> Campaign:
         return services.campaign_start(campaign=campaign, origin=ORIGIN, send_anyway=send_anyway)

@@ -40,7 +40,7 @@ def test_every_page_kind_is_clean(portal: Portal) -> None:
 
     pages: tuple[str, ...] = ("", "lora/", "mqtt/", "members/", "audit/", "sync/", "devices/")
     pages += ("devices/new", "devices/import", "device-types/", "device-types/new")
-    pages += ("templates/", "templates/new")
+    pages += ("templates/", "templates/new", "campaigns/", "campaigns/new/lora")
     for path in pages:
         visit(page, portal.team_url(path))
     visit(page, f"{portal.url}/teams/")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from tests.campaigns.conftest import draft_campaign, lora_ids
 from tests.e2e.accessibility import serious_violations
 from tests.e2e.conftest import DESKTOP_WIDTH, PHONE_WIDTH, Portal, lora_body
 
@@ -66,6 +67,7 @@ def look(page: Page, name: str, width: int) -> list[str]:
 def test_the_main_pages_fit_and_pass_axe(portal: Portal, width: int) -> None:
     lora = portal.create_via_api("lora", lora_body("deveui:0123456789abcdef", "0102030405"))
     mqtt = portal.create_via_api("mqtt", MQTT_BODY)
+    campaign = draft_campaign(portal.team, [*lora_ids(60), "deveui:12345"])
     page = portal.signed_in(portal.admin, width)
     pages = {
         "team-home": "",
@@ -87,6 +89,9 @@ def test_the_main_pages_fit_and_pass_axe(portal: Portal, width: int) -> None:
         "device-type-new": "device-types/new",
         "templates": "templates/",
         "template-new": "templates/new",
+        "campaigns": "campaigns/",
+        "campaign-new": "campaigns/new/lora",
+        "campaign-preview": f"campaigns/{campaign.pk}/",
     }
     problems: list[str] = []
     for name, path in pages.items():
