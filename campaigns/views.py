@@ -213,10 +213,10 @@ def campaign_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpRespon
         fragment="live",
         regions={"results": "results"},
     )
-    if wants_fragment(request) and request.headers.get("HX-Target") == "live":
-        if not campaign.is_active:
-            # It ended while the page watched: the whole page now (export, re-run).
-            response["HX-Refresh"] = "true"
+    watching = wants_fragment(request) and request.headers.get("HX-Target") == "live"
+    if watching and not campaign.is_active:
+        # It ended while the page watched: the whole page now (export, re-run).
+        response["HX-Refresh"] = "true"
     return response
 
 

@@ -2,32 +2,25 @@
 times are when each request arrived, which the rate is measured by), and campaigns made the way
 the pages make them: the targets and message forms, then the draft service."""
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from django.conf import settings
 from django.http import QueryDict
 
 from audit.trail import Origin
 from benchmarks.simulated_team import client_credentials
+from benchmarks.simulator_process import SimulatorProcess, simulator_process
 from campaigns import services
 from campaigns.forms import TargetsForm, message_form
 from campaigns.models import Campaign
 from campaigns.rows import Message
 from simulator.config import DEFAULT_AUDIENCE
-from simulator.tokens import ALL_SCOPES
 from teams import services as team_services
 from teams.models import Role, Team
-from tests.ports import free_port
 from tests.teams.world import join, make_user
 from things_portal.celery import app
 
@@ -47,44 +40,10 @@ def lora_ids(count: int, start: int = 0) -> list[str]:
     return [f"deveui:{number:016x}" for number in range(start, start + count)]
 
 
-@dataclass
-class Api:
-    """The simulator in a process of its own, on the real clock, as the real API would be:
-    its request log's times are when each request arrived there."""
-
-    url: str
-    process: subprocess.Popen[str]
-
-    def register_client(self, tenant_id: str, client_id: str, secret: str) -> None:
-        httpx.post(
-            f"{self.url}/_sim/clients",
-            json={
-                "tenantId": tenant_id,
-                "clientId": client_id,
-                "clientSecret": secret,
-                "scopes": list(ALL_SCOPES),
-            },
-        ).raise_for_status()
-
-
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    port = free_port()
-    env = {**os.environ, "SIMULATOR_DATABASE": str(tmp_path / "api.sqlite3")}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_simulator", "--port", str(port), "--latency-ms", "0"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    ready = process.stdout.readline()  # written once the port is bound
-    assert f"on http://127.0.0.1:{port} " in ready, ready
-    yield Api(f"http://127.0.0.1:{port}", process)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=15)
+def api(tmp_path: Path) -> Iterator[SimulatorProcess]:
+    with simulator_process(tmp_path) as running:
+        yield running
 
 
 def draft_campaign(
@@ -115,24 +74,16 @@ def draft_campaign(
 @dataclass
 class Fleet:
     team: Team
-    api: Api
+    api: SimulatorProcess
 
     def creates(self) -> list[dict[str, Any]]:
-        """The creates the API received, in the order they arrived."""
-        items: list[dict[str, Any]] = httpx.get(f"{self.api.url}/_sim/requests").json()["items"]
-        return [
-            item for item in items if (item["method"], item["path"]) == ("POST", "/lora/downlinks")
-        ]
+        return self.api.creates()
 
     def arrivals(self, status: int = 201) -> list[datetime]:
-        return [
-            datetime.fromisoformat(item["time"])
-            for item in self.creates()
-            if item["status"] == status
-        ]
+        return self.api.arrivals(status=status)
 
     def fault(self, rule: dict[str, Any]) -> None:
-        httpx.post(f"{self.api.url}/_sim/faults", json=rule).raise_for_status()
+        self.api.fault(rule)
 
     def draft(self, device_ids: list[str], *, name: str = "Reboot") -> Campaign:
         return draft_campaign(self.team, device_ids, name=name)
@@ -142,7 +93,7 @@ class Fleet:
 
 
 @pytest.fixture
-def fleet_factory(db: None, api: Api) -> Callable[..., Fleet]:
+def fleet_factory(db: None, api: SimulatorProcess) -> Callable[..., Fleet]:
     def make(rate: int = 20, slug: str = "fleet") -> Fleet:
         app.control.purge()  # no task left over from an earlier test
         team = team_services.team_create(slug=slug, name=slug.capitalize(), origin=ORIGIN)
@@ -174,14 +125,3 @@ WORKER_SETTINGS = {
     "POLL_LOCK_SECONDS": "5",
     "RECONCILE_DEADLINE_SECONDS": "6",
 }
-
-
-def most_in_any_second(times: list[datetime]) -> int:
-    """The most of `times` that fall in any window of one second (half-open)."""
-    ordered = sorted(times)
-    most, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while (moment - ordered[start]).total_seconds() >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most

@@ -10,11 +10,12 @@ import pytest
 from django.conf import settings
 
 from audit.models import Action, AuditEntry
+from benchmarks.simulator_process import most_in_any_second
 from campaigns.models import Campaign, CampaignState, RowState
 from campaigns.selectors import Outcome, campaign_counts
 from campaigns.tasks import run_campaign
 from downlinks.models import SendState
-from tests.campaigns.conftest import WORKER_SETTINGS, Fleet, lora_ids, most_in_any_second
+from tests.campaigns.conftest import WORKER_SETTINGS, Fleet, lora_ids
 from tests.celery_processes import (
     Process,
     environment,
