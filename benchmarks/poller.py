@@ -109,6 +109,7 @@ def fill(simulator: RunningSimulator, team: Team, tenant: str, count: int) -> li
     from simulator.clock import datetime_from_ms
     from simulator.lifecycle import Kind as SimulatorKind
     from simulator.validation import validate_create
+    from things_api import same_device_key
 
     sent_ms = simulator.clock.now_ms() - SENT_SECONDS_AGO * 1000
     sent_at = datetime_from_ms(sent_ms)
@@ -131,6 +132,7 @@ def fill(simulator: RunningSimulator, team: Team, tenant: str, count: int) -> li
                 kind=kind,
                 remote_id=uuid.UUID(created.id),
                 device_id=body["deviceId"],
+                device_key=same_device_key(body["deviceId"]),
                 request_body=body,
                 payload_summary=f"benchmark downlink {index}",
                 send_state=SendState.SENT,

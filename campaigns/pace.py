@@ -7,18 +7,21 @@ keep the margin that absorbs the time between taking a slot and the request reac
 (a few milliseconds, more on a loaded machine), and it has no hold; ask it again and again to
 learn when the next slot frees. This is the same moving window (a list of the last hits),
 in milliseconds by the Redis server's clock (one clock for every worker), answering with how
-long to wait. Without Redis (the embedded `make run`, one worker process) it keeps the same
-window in memory.
+long to wait. Without Redis (the embedded `make run`) the same window is kept in a file per
+team under an exclusive lock, which the worker processes of the one machine share.
 """
 
 from __future__ import annotations
 
-import threading
+import fcntl
+import json
 import time
-from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import redis
 from django.conf import settings
@@ -96,42 +99,52 @@ class RedisPacer:
         self.client.eval(_EXTEND, 1, slow, held_ms + settings.CAMPAIGN_SLOW_SECONDS * 1000)
 
 
-class MemoryPacer:
-    """The same window for one process (its threads share it)."""
+class FilePacer:
+    """The same window in a file per team under `folder`, taken under an exclusive lock: every
+    worker process of one machine shares it (the embedded `make run` has no Redis)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._hits: dict[int, deque[float]] = {}
-        self._hold: dict[int, float] = {}
-        self._slow: dict[int, float] = {}
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _state(self, team_id: int) -> Iterator[dict[str, Any]]:
+        with (self.folder / f"team-{team_id}.json").open("a+") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)
+            file.seek(0)
+            text = file.read()
+            state: dict[str, Any] = json.loads(text) if text else {}
+            yield state
+            file.seek(0)
+            file.truncate()
+            file.write(json.dumps(state))
+            file.flush()
 
     def acquire(self, team_id: int, rate: int) -> float:
-        with self._lock:
-            now = time.monotonic()
-            hold = self._hold.get(team_id, 0.0)
+        with self._state(team_id) as state:
+            now = time.time()
+            hold = float(state.get("hold", 0.0))
             if hold > now:
                 return hold - now
-            allowed = slow_rate(rate) if self._slow.get(team_id, 0.0) > now else rate
+            allowed = slow_rate(rate) if float(state.get("slow", 0.0)) > now else rate
             window = window_ms() / 1000
-            hits = self._hits.setdefault(team_id, deque())
+            hits: list[float] = state.get("hits", [])
             if len(hits) >= allowed and hits[-allowed] > now - window:
                 return hits[-allowed] + window - now
-            hits.append(now)
-            while len(hits) > rate:
-                hits.popleft()
+            state["hits"] = [*hits, now][-rate:]
             return 0.0
 
     def hold(self, team_id: int, seconds: float) -> None:
-        with self._lock:
-            until = time.monotonic() + seconds
-            self._hold[team_id] = max(self._hold.get(team_id, 0.0), until)
+        with self._state(team_id) as state:
+            until = time.time() + seconds
+            state["hold"] = max(float(state.get("hold", 0.0)), until)
             slow_until = until + settings.CAMPAIGN_SLOW_SECONDS
-            self._slow[team_id] = max(self._slow.get(team_id, 0.0), slow_until)
+            state["slow"] = max(float(state.get("slow", 0.0)), slow_until)
 
 
 @cache
-def _memory_pacer() -> MemoryPacer:
-    return MemoryPacer()
+def _file_pacer(folder: str) -> FilePacer:
+    return FilePacer(Path(folder))
 
 
 @cache
@@ -140,10 +153,11 @@ def _redis_pacer(url: str) -> RedisPacer:
 
 
 def pacer() -> Pacer:
-    """Redis when the portal has it (every worker shares the window), else this process's."""
+    """Redis when the portal has it (every worker of every machine shares the window), else a
+    file under VAR_DIR (every worker of this machine)."""
     if settings.CAMPAIGN_RATE_REDIS_URL:
         return _redis_pacer(settings.CAMPAIGN_RATE_REDIS_URL)
-    return _memory_pacer()
+    return _file_pacer(str(settings.VAR_DIR / "campaign-pace"))
 
 
 def team_rate(team_rate: int) -> int:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,17 +58,18 @@ def claim(campaign_id: int) -> CampaignRow | None:
     """The next row to send, taken by this sender alone; None when none is left."""
     stale = timezone.now() - timedelta(seconds=settings.CAMPAIGN_STALL_SECONDS)
     claimable = Q(state=RowState.QUEUED) | Q(state=RowState.SENDING, claimed_at__lt=stale)
+    rows = CampaignRow.objects.filter(claimable, campaign_id=campaign_id).order_by("position")
     while True:
-        row = (
-            CampaignRow.objects.filter(claimable, campaign_id=campaign_id)
-            .order_by("position")
-            .first()
-        )
-        if row is None:
-            return None
-        taken = CampaignRow.objects.filter(claimable, pk=row.pk).update(
-            state=RowState.SENDING, claimed_at=timezone.now()
-        )
+        with transaction.atomic():
+            if connection.features.has_select_for_update_skip_locked:
+                # Senders at once take different rows instead of racing for the same one.
+                rows = rows.select_for_update(skip_locked=True)
+            row = rows.first()
+            if row is None:
+                return None
+            taken = CampaignRow.objects.filter(claimable, pk=row.pk).update(
+                state=RowState.SENDING, claimed_at=timezone.now()
+            )
         if taken:
             row.state = RowState.SENDING
             return row
@@ -119,21 +120,30 @@ def send_row(campaign: Campaign, row: CampaignRow) -> None:
     )
 
 
+def _still_running(campaign_id: int) -> bool:
+    state = Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).first()
+    return state == CampaignState.RUNNING
+
+
 def _sender(campaign_id: int, budget: Budget) -> None:
     try:
-        while budget.take():
-            campaign = (
-                Campaign.objects.select_related("team", "template_version__template")
-                .filter(pk=campaign_id)
-                .first()
-            )
-            if campaign is None or campaign.state != CampaignState.RUNNING:
+        campaign = (
+            Campaign.objects.select_related("team", "template_version__template")
+            .filter(pk=campaign_id)
+            .first()
+        )
+        beat = 0.0
+        while campaign is not None and budget.take():
+            # Asked before every row, so a pause or a cancel stops the next one.
+            if not _still_running(campaign_id):
                 return
             row = claim(campaign_id)
             if row is None:
                 return
             send_row(campaign, row)
-            Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+            if time.monotonic() - beat >= 1.0:  # the heartbeat: once a second is enough
+                beat = time.monotonic()
+                Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
     except Exception:
         log.exception("A sender of campaign %s stopped", campaign_id)
         raise

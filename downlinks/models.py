@@ -5,6 +5,7 @@ kept so the history survives and the poller knows what to follow."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from devices.models import Kind
 from teams.models import Team
-from things_api import DONE
+from things_api import DONE, same_device_key
 
 
 class SendState(models.TextChoices):
@@ -83,6 +84,9 @@ class Downlink(models.Model):
     # Unknown until the API answers the create (and for ever, if it never does).
     remote_id = models.UUIDField(null=True, blank=True)
     device_id = models.CharField(max_length=100, db_index=True)
+    # The id in one spelling (things_api.same_device_key), set on save: what the duplicate
+    # guard looks a device up by, one indexed comparison for every spelling of it.
+    device_key = models.CharField(max_length=100, db_index=True, default="")
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -149,6 +153,13 @@ class Downlink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} downlink {self.remote_id or '(unknown id)'} to {self.device_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.device_key = same_device_key(self.device_id)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "device_id" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "device_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_done(self) -> bool:

@@ -218,14 +218,13 @@ def downlinks_on_their_way(
     key = same_device_key(device_id)
     candidates = (
         Downlink.objects.on_its_way()
-        .filter(team=team, kind=kind, device_id__icontains=key)
+        .filter(team=team, kind=kind, device_key=key)
         .order_by("created_at")
     )
     found = [
         record
         for record in candidates
-        if same_device_key(record.device_id) == key
-        and not record.request_body.get("dryRun", False)
+        if not record.request_body.get("dryRun", False)
         and (
             record.send_state != SendState.SENT
             or same_message(record.request_body.get("message", {}), message)

@@ -401,7 +401,10 @@ CAMPAIGN_MAX_RATE = env_int("CAMPAIGN_MAX_RATE", 50)
 CAMPAIGN_RATE_MARGIN_MS = env_int("CAMPAIGN_RATE_MARGIN_MS", 30)
 # After a 429 the team's campaigns send at half the rate for this long.
 CAMPAIGN_SLOW_SECONDS = env_int("CAMPAIGN_SLOW_SECONDS", 60)
-# Senders (threads) per campaign task, and rows per task before it queues the next.
+# Chains of tasks a campaign starts (as many worker processes send it at once: the compose
+# file's worker has two), senders (threads) per task, and rows per task before it queues the
+# next.
+CAMPAIGN_TASKS = env_int("CAMPAIGN_TASKS", 2)
 CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 4)
 CAMPAIGN_CHUNK = env_int("CAMPAIGN_CHUNK", 100)
 # A running campaign without progress for this long has lost its senders: the beat's tick
@@ -410,7 +413,7 @@ CAMPAIGN_STALL_SECONDS = env_int("CAMPAIGN_STALL_SECONDS", 30)
 CAMPAIGN_TICK_SECONDS = env_float("CAMPAIGN_TICK_SECONDS", 10.0)
 CAMPAIGN_CSV_MAX_BYTES = env_int("CAMPAIGN_CSV_MAX_BYTES", 2 * 1024 * 1024)
 # Where every worker keeps the team's rate window: Redis (the broker's, unless set), or
-# empty: each process alone, in memory (the embedded `make run` has one worker process).
+# empty: a file per team under VAR_DIR, shared by the worker processes of one machine.
 CAMPAIGN_RATE_REDIS_URL = env_str("CAMPAIGN_RATE_REDIS_URL", REDIS_URL)
 
 CELERY_BEAT_SCHEDULE = {

@@ -1,21 +1,22 @@
-"""The team's rate window, in memory and in Redis: taken slots never exceed the rate in any
+"""The team's rate window, in a file and in Redis: taken slots never exceed the rate in any
 window of one second (plus the margin), a hold stops every taker until it ends, and after it
 the rate is halved. Driven by the time the pacer itself says to wait."""
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 
-from campaigns.pace import MemoryPacer, Pacer, RedisPacer, slow_rate, window_ms
+from campaigns.pace import FilePacer, Pacer, RedisPacer, slow_rate, window_ms
 
 
-@pytest.fixture(params=["memory", "redis"])
-def pacer(request: pytest.FixtureRequest) -> Iterator[Pacer]:
-    if request.param == "memory":
-        yield MemoryPacer()
+@pytest.fixture(params=["file", "redis"])
+def pacer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pacer]:
+    if request.param == "file":
+        yield FilePacer(tmp_path / "pace")
         return
     client = redis.Redis.from_url(settings.CAMPAIGN_RATE_REDIS_URL or "redis://127.0.0.1:6379/9")
     for key in client.scan_iter("campaigns:pace:*"):
