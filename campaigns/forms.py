@@ -107,10 +107,11 @@ def message_form(
     kind: str,
     version: TemplateVersion | None,
     per_row: tuple[str, ...] = (),
+    for_a_row: bool = False,
 ) -> SendForm[Any]:
     """The kind's send form, or the template version's, without the per-row fields. A
     parameter given per row (`per_row`, by name) is not needed here, and the payload is made
-    per row then, not here."""
+    per row then, not here (`for_a_row`: the form of one such row)."""
     form: SendForm[Any]
     if version is None:
         form = send_form_class(kind)(data, lora_payload_limit=team.lora_payload_limit)
@@ -121,6 +122,7 @@ def message_form(
             device_type=version.template.device_type,
             lora_payload_limit=team.lora_payload_limit,
             makes_payload=not per_row,
+            decodes_back=not for_a_row,
         )
         for name in per_row:
             form.fields[f"{PREFIX}{name}"].required = False
@@ -136,7 +138,9 @@ def row_form(
     data = shared.copy()
     for name, value in values.items():
         data[f"{PREFIX}{name}"] = value
-    form = message_form(data, team=team, kind=version.template.kind, version=version)
+    form = message_form(
+        data, team=team, kind=version.template.kind, version=version, for_a_row=True
+    )
     assert isinstance(form, TemplateSendForm)
     return form
 

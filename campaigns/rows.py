@@ -75,9 +75,39 @@ def _codec(form: TemplateSendForm) -> CodecVersion | None:
 
 
 def make_rows(message: Message, targets: Targets) -> list[CampaignRow]:
-    rows = [make_row(message, target) for target in targets.targets]
+    """Every target's row. Rows with the same values make the same message, so a template's
+    form (and its codec) runs once per set of values, not once per row."""
+    made: dict[tuple[tuple[str, str], ...], CampaignRow] = {}
+    rows = []
+    for target in targets.targets:
+        key = tuple(sorted(target.values.items()))
+        first = made.get(key)
+        if target.problem or not message.per_row or first is None:
+            row = make_row(message, target)
+            if not target.problem and message.per_row:
+                made.setdefault(key, row)
+        else:
+            row = _like(first, target)
+        rows.append(row)
     flag_on_its_way(message.team, message.kind, rows)
     return rows
+
+
+def _like(first: CampaignRow, target: Target) -> CampaignRow:
+    """`target`'s row, made with the same values as `first`: its message, its device."""
+    row = CampaignRow(
+        position=target.position,
+        device_id=target.device_id,
+        submission_key=new_submission_key(),
+        values=first.values,
+        codec_version=first.codec_version,
+        payload_summary=first.payload_summary,
+        state=first.state,
+        problem=first.problem,
+    )
+    if first.request_body:
+        row.request_body = {**first.request_body, "deviceId": target.device_id}
+    return row
 
 
 def flag_on_its_way(team: Team, kind: str, rows: list[CampaignRow]) -> None:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -35,6 +35,8 @@ from things_api import NewLoraDownlink, NewMqttDownlink, ThingsRateLimited
 
 log = logging.getLogger(__name__)
 
+# How often a sender asks whether its campaign still runs (paused, cancelled).
+STATE_CHECK_SECONDS = 0.25
 # When a 429 says nothing about when to try again.
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 
@@ -54,23 +56,35 @@ class Budget:
             return True
 
 
+# PostgreSQL: the next row taken in one statement; senders at once skip each other's rows.
+_CLAIM_SQL = """
+UPDATE campaigns_campaignrow SET state = %s, claimed_at = %s
+WHERE id = (
+    SELECT id FROM campaigns_campaignrow
+    WHERE campaign_id = %s AND (state = %s OR (state = %s AND claimed_at < %s))
+    ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+
 def claim(campaign_id: int) -> CampaignRow | None:
     """The next row to send, taken by this sender alone; None when none is left."""
-    stale = timezone.now() - timedelta(seconds=settings.CAMPAIGN_STALL_SECONDS)
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CAMPAIGN_STALL_SECONDS)
+    if connection.vendor == "postgresql":
+        parameters = [RowState.SENDING, now, campaign_id, RowState.QUEUED, RowState.SENDING, stale]
+        return next(iter(CampaignRow.objects.raw(_CLAIM_SQL, parameters)), None)
     claimable = Q(state=RowState.QUEUED) | Q(state=RowState.SENDING, claimed_at__lt=stale)
     rows = CampaignRow.objects.filter(claimable, campaign_id=campaign_id).order_by("position")
     while True:
-        with transaction.atomic():
-            if connection.features.has_select_for_update_skip_locked:
-                # Senders at once take different rows instead of racing for the same one.
-                rows = rows.select_for_update(skip_locked=True)
-            row = rows.first()
-            if row is None:
-                return None
-            taken = CampaignRow.objects.filter(claimable, pk=row.pk).update(
-                state=RowState.SENDING, claimed_at=timezone.now()
-            )
-        if taken:
+        row = rows.first()
+        if row is None:
+            return None
+        taken = CampaignRow.objects.filter(claimable, pk=row.pk).update(
+            state=RowState.SENDING, claimed_at=timezone.now()
+        )
+        if taken:  # else another sender took it first: the next one
             row.state = RowState.SENDING
             return row
 
@@ -132,11 +146,13 @@ def _sender(campaign_id: int, budget: Budget) -> None:
             .filter(pk=campaign_id)
             .first()
         )
-        beat = 0.0
+        beat = checked = 0.0
         while campaign is not None and budget.take():
-            # Asked before every row, so a pause or a cancel stops the next one.
-            if not _still_running(campaign_id):
-                return
+            # Asked a few times a second, so a pause or a cancel stops the sending at once.
+            if time.monotonic() - checked >= STATE_CHECK_SECONDS:
+                if not _still_running(campaign_id):
+                    return
+                checked = time.monotonic()
             row = claim(campaign_id)
             if row is None:
                 return

@@ -369,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if interrupted else 1
         if not manage("seed_demo", "--simulator", env=env, log=setup_log):
             return 1
+        if not manage("seed_demo_campaign", env=env, log=setup_log):
+            return 1
         first_sync = "the poller's first cycle"
         if not manage(
             "shell", "--no-imports", "-c", FIRST_SYNC, env=env, log=setup_log, what=first_sync

@@ -1,7 +1,8 @@
 """The project's packages depend on each other one way, read from the import statements.
 
 `things_portal` is the roof (settings, URLs, Celery, WSGI): nothing below imports it. The
-apps (`accounts`, `teams`, `devices`, `downlinks`) sit under it; `audit`, the API package
+apps (`teams`, `accounts`, `devices`, `command_templates`, `downlinks`, `campaigns`, each on
+those before it) sit under it; `audit`, the API package
 `things_api` and the codec sandbox `payload_codecs` (which takes the fPort rules from
 `things_api`) are leaves every app may use, `core` is the floor of shared pieces that know no
 app, and the simulator stands apart. Every import counts, including those inside functions
@@ -30,6 +31,9 @@ LEAVES: dict[str, set[str]] = {
     "payload_codecs": {"things_api"},
     "audit": {"core"},
 }
+
+# The apps, each of which may use only those before it (README, "What is where").
+APPS = ("teams", "accounts", "devices", "command_templates", "downlinks", "campaigns")
 
 type Graph = dict[str, dict[str, list[str]]]
 
@@ -122,7 +126,19 @@ def test_the_packages_depend_on_each_other_one_way() -> None:
 
 def test_the_leaves_named_here_exist() -> None:
     # A renamed package would otherwise drop out of the rules silently.
-    assert set(LEAVES) | {ROOF} <= top_level_packages(ROOT)
+    assert set(LEAVES) | {ROOF} | set(APPS) <= top_level_packages(ROOT)
+
+
+def test_each_app_uses_only_the_apps_before_it() -> None:
+    """The order the README gives: a new app goes where what it uses is before it."""
+    graph = import_graph(ROOT)
+    wrong = [
+        f"{app} imports {other} ({', '.join(sorted(set(graph[app][other])))})"
+        for index, app in enumerate(APPS)
+        for other in graph[app]
+        if other in APPS[index + 1 :]
+    ]
+    assert wrong == []
 
 
 def write_package(root: Path, name: str, source: str) -> None:

@@ -405,7 +405,7 @@ CAMPAIGN_SLOW_SECONDS = env_int("CAMPAIGN_SLOW_SECONDS", 60)
 # file's worker has two), senders (threads) per task, and rows per task before it queues the
 # next.
 CAMPAIGN_TASKS = env_int("CAMPAIGN_TASKS", 2)
-CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 4)
+CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 8)
 CAMPAIGN_CHUNK = env_int("CAMPAIGN_CHUNK", 100)
 # A running campaign without progress for this long has lost its senders: the beat's tick
 # (every CAMPAIGN_TICK_SECONDS) sets it going again, and its claimed rows are taken again.

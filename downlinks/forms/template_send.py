@@ -30,12 +30,15 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
         device_type: DeviceType | None,
         lora_payload_limit: int = LORA_PAYLOAD_LIMIT_DEFAULT,
         makes_payload: bool = True,
+        decodes_back: bool = True,
         **kwargs: Any,
     ) -> None:
         """`makes_payload`: False for a campaign's shared values, whose rows each make their
-        own payload with their own values."""
+        own payload with their own values; `decodes_back`: False where nothing shows the
+        bytes decoded back (a campaign's rows)."""
         self.version = version
         self.makes_payload = makes_payload
+        self.decodes_back = decodes_back
         self.definition: Definition = version.parsed
         self.device_type = device_type
         self.kind = version.template.kind
@@ -70,7 +73,12 @@ class TemplateSendForm(SendForm[NewLoraDownlink | NewMqttDownlink]):
         if not self.makes_payload or any(name in self.errors for name in self.parameter_names):
             return cleaned
         try:
-            self.made = make_payload(self.version, self.values(), device_type=self.device_type)
+            self.made = make_payload(
+                self.version,
+                self.values(),
+                device_type=self.device_type,
+                decode_back=self.decodes_back,
+            )
         except PayloadNotMade as problem:
             self.payload_problem = str(problem)
             self.add_error(None, f"Nothing can be sent with these values: {problem}")
