@@ -94,9 +94,20 @@ def _create_model(kind: str, body: dict[str, Any]) -> NewLoraDownlink | NewMqttD
     return model.model_validate(body)
 
 
-def _wait_for_slot(team_id: int, rate: int) -> None:
-    while (wait := pacer().acquire(team_id, rate)) > 0:
-        time.sleep(wait)
+@dataclass(frozen=True)
+class TeamPace:
+    """The team's rate at the wire (things_api.Pace): a slot right before each create goes
+    out, and the whole team held the moment a 429 comes back, before anything is recorded."""
+
+    team_id: int
+    rate: int
+
+    def before_send(self) -> None:
+        while (wait := pacer().acquire(self.team_id, self.rate)) > 0:
+            time.sleep(wait)
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        pacer().hold(self.team_id, retry_after or DEFAULT_RETRY_AFTER_SECONDS)
 
 
 def send_row(campaign: Campaign, row: CampaignRow) -> None:
@@ -115,10 +126,10 @@ def send_row(campaign: Campaign, row: CampaignRow) -> None:
         send_anyway=campaign.send_anyway,
         made_with=made_with,
         part_of={"campaign": {"id": campaign.pk, "row": row.position}},
-        before_create=lambda: _wait_for_slot(campaign.team_id, rate),
+        pace=TeamPace(campaign.team_id, rate),
     )
     if isinstance(result.error, ThingsRateLimited):
-        pacer().hold(campaign.team_id, result.error.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+        # Nothing was created (the team is held already, see TeamPace): again, under a new key.
         CampaignRow.objects.filter(pk=row.pk).update(
             state=RowState.QUEUED,
             submission_key=downlinks.new_submission_key(),

@@ -8,7 +8,7 @@ sent again by itself; it is recorded as outcome unknown (and reconciled by the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -33,6 +33,7 @@ from things_api import (
     EXECUTING,
     NewLoraDownlink,
     NewMqttDownlink,
+    Pace,
     ThingsAPIError,
     ThingsConflict,
     ThingsError,
@@ -285,14 +286,14 @@ def downlink_send(
     send_anyway: bool = False,
     made_with: MadeWith | None = None,
     part_of: Mapping[str, Any] | None = None,
-    before_create: Callable[[], None] | None = None,
+    pace: Pace | None = None,
 ) -> SendResult:
     """Create one downlink, at most once per `submission_key`.
 
     `part_of`: what the send belongs to (a campaign's row), kept in its audit entry.
-    `before_create`: called right before the create goes on the wire, after the record and
-    the audit attempt are written and any token fetch (a campaign waits there for its rate's
-    next slot, as close to the request as it can be).
+    `pace`: told right before the create goes on the wire (after the record and the audit
+    attempt are written, and any token fetch) and as soon as a 429 comes back: a campaign
+    keeps its rate there, as close to the request as it can be.
 
     The record is inserted under its key (unique per team) before the API is called, in the
     transaction of the audit attempt; a second call with the same key, in sequence or at the
@@ -360,9 +361,7 @@ def downlink_send(
             raise
         return SendResult(first, None, repeated=True)
     try:
-        created: AnyDownlink = resource_for(team_client(team), kind).create(
-            new, before_send=before_create
-        )
+        created: AnyDownlink = resource_for(team_client(team), kind).create(new, pace=pace)
     except (ThingsError, NoCredential, DecryptionError) as error:
         outcome, state, message = _send_failure(error)
         answered = answered_by(error) if isinstance(error, ThingsError) else {"detail": str(error)}

@@ -11,6 +11,7 @@ from things_api.client import (
     DownlinkResource,
     LoraDownlinks,
     MqttDownlinks,
+    Pace,
     RequestRecord,
     ThingsClient,
 )
@@ -142,6 +143,7 @@ __all__ = [
     "NewMqttMessage",
     "NewMqttTextMessage",
     "OutboundPolicy",
+    "Pace",
     "Page",
     "Problem",
     "RequestRecord",

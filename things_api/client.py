@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Protocol, Self
 from uuid import UUID
 
 import httpx
@@ -87,15 +87,31 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
 
 
-# The request extension that carries a `before_send` callable to the event hook below.
-BEFORE_SEND = "things_api.before_send"
+class Pace(Protocol):
+    """A caller's rate, kept at the wire: `before_send` right before each attempt goes out
+    (after the auth flow: a token fetched first is not counted), `rate_limited` as soon as a
+    429's headers arrive, with its Retry-After in seconds (None if it gave none)."""
+
+    def before_send(self) -> None: ...
+
+    def rate_limited(self, retry_after: float | None) -> None: ...
 
 
-def _call_before_send(request: httpx.Request) -> None:
+# The request extension that carries a `Pace` to the event hooks below.
+PACE = "things_api.pace"
+
+
+def _pace_before_send(request: httpx.Request) -> None:
     """httpx calls its request hooks after the auth flow, right before the transport."""
-    before_send = request.extensions.get(BEFORE_SEND)
-    if before_send is not None:
-        before_send()
+    pace: Pace | None = request.extensions.get(PACE)
+    if pace is not None:
+        pace.before_send()
+
+
+def _pace_on_answer(response: httpx.Response) -> None:
+    pace: Pace | None = response.request.extensions.get(PACE)
+    if pace is not None and response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+        pace.rate_limited(parse_retry_after(response.headers.get("Retry-After"), now=time.time()))
 
 
 def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
@@ -169,7 +185,7 @@ class ThingsClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,  # A redirect is unexpected; never carry the token along.
-            event_hooks={"request": [_call_before_send]},
+            event_hooks={"request": [_pace_before_send], "response": [_pace_on_answer]},
             headers={
                 "User-Agent": user_agent,
                 "Accept": "application/json, application/problem+json",
@@ -231,13 +247,12 @@ class ThingsClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         retry: RetryPolicy | None = None,
-        before_send: Callable[[], None] | None = None,
+        pace: Pace | None = None,
     ) -> httpx.Response:
         """Send a request, retrying idempotent ones; return a 2xx response or raise.
 
-        `before_send` is called right before each attempt goes on the wire: after the token
-        (fetched first if need be) is on it, so what it waits for (a rate's next slot) is as
-        close to the request as it can be.
+        `pace` is told right before each attempt goes on the wire and as soon as a 429 comes
+        back (see `Pace`), so a rate is kept as close to the requests as it can be.
 
         Inside a `time_budget`, every attempt's timeouts are cut to what is left of it, and a
         retry that would overrun it is not made. The body is read here, at most
@@ -267,7 +282,7 @@ class ThingsClient:
                 params=params,
                 json=json,
                 timeout=timeout,
-                extensions={BEFORE_SEND: before_send} if before_send is not None else None,
+                extensions={PACE: pace} if pace is not None else None,
             )
             path = request.url.path
             started = time.perf_counter()
@@ -553,14 +568,12 @@ class DownlinkResource[
         response = self._client.request("GET", self._one(downlink_id))
         return self._client.parse(response, self.downlink_model)
 
-    def create(self, new: N, *, before_send: Callable[[], None] | None = None) -> D:
+    def create(self, new: N, *, pace: Pace | None = None) -> D:
         """Create a downlink; the API answers 201 with it. Never retried (see retry.py).
-        `before_send`: see `ThingsClient.request`."""
+        `pace`: see `ThingsClient.request`."""
         if not isinstance(new, self.new_model):
             raise TypeError(f"expected a {self.new_model.__name__}, got {type(new).__name__}")
-        response = self._client.request(
-            "POST", self.collection, json=new.to_wire(), before_send=before_send
-        )
+        response = self._client.request("POST", self.collection, json=new.to_wire(), pace=pace)
         return self._client.parse(response, self.downlink_model)
 
     def cancel(self, downlink_id: UUID | str, *, forced: bool = False) -> None:

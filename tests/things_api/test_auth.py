@@ -21,6 +21,7 @@ from things_api import (
     StaticBearerToken,
     ThingsAuthError,
     ThingsClient,
+    ThingsRateLimited,
     ThingsUnauthorized,
 )
 
@@ -342,3 +343,49 @@ def test_secrets_stay_out_of_logs_during_the_whole_flow(caplog):
     assert "tok-1" not in caplog.text
     assert "tok-2" not in caplog.text
     assert CLIENT_SECRET not in caplog.text
+
+
+class PaceRecorder:
+    """A things_api.Pace that writes down what it was told, beside the fake's own log."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def before_send(self) -> None:
+        self.log.append("slot")
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        self.log.append(f"held {retry_after}")
+
+
+def test_a_pace_is_told_after_the_token_fetch_right_before_the_create_and_on_its_429():
+    log: list[str] = []
+
+    class Fake(FakeIdentityAndAPI):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            answer = super().__call__(request)
+            if request.method == "POST" and len(self.api_requests) == 2:
+                answer = httpx.Response(429, headers={"Retry-After": "7"}, json={"status": 429})
+            log.append(f"{request.method} {request.url.path} {answer.status_code}")
+            return answer
+
+    fake = Fake()
+    new = NewLoraDownlink(
+        device_id="deveui:0004a30b001c0530",
+        message=NewLoraMessage.from_bytes(b"\x01", f_port=1),
+        feedback_timeout="PT10M",
+    )
+    with client_for(fake, credentials(Clock())) as client:
+        client.lora.create(new, pace=PaceRecorder(log))
+        with pytest.raises(ThingsRateLimited):
+            client.lora.create(new, pace=PaceRecorder(log))
+        client.lora.search()  # without a pace: nothing told
+    assert log == [
+        "POST /tenant-42/oauth2/v2.0/token 200",
+        "slot",
+        "POST /lora/downlinks 201",
+        "slot",
+        "POST /lora/downlinks 429",
+        "held 7.0",
+        "GET /lora/downlinks 200",
+    ]
