@@ -25,7 +25,7 @@ class CampaignState(models.TextChoices):
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
     CANCELLED = "cancelled", "Cancelled"
-    FINISHED = "finished", "Finished"
+    FINISHED = "finished", "Finished sending"
 
 
 # A campaign in these states may still send.

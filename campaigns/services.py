@@ -97,7 +97,7 @@ def campaign_draft(
         shared = message.form.values()  # type: ignore[attr-defined]
         campaign.shared_values = shared
         if message.per_row:
-            campaign.summary = f"{version}, values per device"
+            campaign.summary = "values per device"
     audited: dict[str, Any] = {"merged": targets.merged_count}
     if version is not None:
         audited["template"] = {"name": version.template.name, "version": version.number}

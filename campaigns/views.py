@@ -24,7 +24,7 @@ from campaigns.forms import (
     TargetsForm,
     message_form,
 )
-from campaigns.models import Campaign, CampaignState, RowState
+from campaigns.models import ACTIVE_STATES, Campaign, CampaignState, RowState
 from campaigns.rows import Message
 from campaigns.selectors import OUTCOME_LABELS, Outcome
 from command_templates.fields import PREFIX
@@ -98,7 +98,11 @@ def _new_page(
                 ),
             )
         form = message_form(
-            request.POST, team=request.team, kind=kind, version=version, per_row=per_row
+            request.POST,
+            team=request.team,
+            kind=kind,
+            version=version,
+            per_row=tuple(column for column in per_row if column in parameters),
         )
         if targets_ok and form.is_valid() and targets is not None:
             campaign = services.campaign_draft(
@@ -197,6 +201,10 @@ def _detail_context(request: TeamRequest, campaign: Campaign) -> dict[str, Any]:
         "rerun_form": RerunForm(outcomes=rerun_choices) if rerun_choices else None,
         "outcome_labels": OUTCOME_LABELS,
         "refresh_seconds": 2,
+        # Rows whose outcome may still change: sent and not finished, or not known yet.
+        "outcomes_pending": counts.of(Outcome.SENT) + counts.of(Outcome.UNKNOWN),
+        "refreshing": campaign.is_active
+        or bool(counts.of(Outcome.SENT) + counts.of(Outcome.UNKNOWN)),
         **permissions(request.membership),
     }
 
@@ -214,7 +222,7 @@ def campaign_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpRespon
         regions={"results": "results"},
     )
     watching = wants_fragment(request) and request.headers.get("HX-Target") == "live"
-    if watching and not campaign.is_active:
+    if watching and request.GET.get("seen") in ACTIVE_STATES and not campaign.is_active:
         # It ended while the page watched: the whole page now (export, re-run).
         response["HX-Refresh"] = "true"
     return response

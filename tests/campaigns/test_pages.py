@@ -6,16 +6,20 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponseBase
 from django.test import Client
 
 from audit.models import Action, AuditEntry
 from benchmarks.simulated_team import team_on_simulator
 from campaigns.models import Campaign, CampaignState, RowState
 from campaigns.selectors import Outcome
+from command_templates.models import CommandTemplate, definition_for
+from command_templates.services import template_save
 from downlinks.models import Downlink, SendState
 from simulator.server import RunningSimulator
 from teams.models import Role, Team
-from tests.campaigns.conftest import LORA_MESSAGE, lora_ids
+from tests.campaigns.conftest import LORA_MESSAGE, ORIGIN, lora_ids
 from tests.teams.capture import body_of
 from tests.teams.world import member_client
 
@@ -212,3 +216,61 @@ def test_the_rate_cannot_be_set_above_the_portals_maximum(team: Team, settings) 
     assert f"less than or equal to {settings.CAMPAIGN_MAX_RATE}" in response.content.decode()
     team.refresh_from_db()
     assert team.campaign_rate != settings.CAMPAIGN_MAX_RATE + 1
+
+
+@pytest.fixture
+def interval_template(team: Team) -> CommandTemplate:
+    source = (
+        "parameters:\n  - {name: interval, label: Interval, type: integer, min: 1, max: 200}\n"
+        'payload:\n  layout:\n    - hex: "01"\n    - {parameter: interval, as: u8}\n'
+        "send: {f_port: 2}\n"
+    )
+    template = CommandTemplate(team=team, name="Interval", kind="lora")
+    template_save(
+        template=template,
+        description="",
+        source=source,
+        definition=definition_for(source, kind="lora", device_type=None),
+        origin=ORIGIN,
+        user=None,
+    )
+    return template
+
+
+def post_csv(client: Client, template: CommandTemplate, text: str) -> HttpResponseBase:
+    upload = SimpleUploadedFile("rows.csv", text.encode(), content_type="text/csv")
+    form = {"targets-name": "Intervals", "targets-csv_file": upload, **LORA_MESSAGE}
+    return client.post(f"/t/fleet/campaigns/new/template/{template.pk}", form)
+
+
+def test_a_csv_gives_each_row_its_own_values_and_a_bad_value_stays_on_its_row(
+    operator: Client, interval_template: CommandTemplate
+) -> None:
+    ids = lora_ids(3)
+    text = f"device_id,interval\n{ids[0]},10\n{ids[1]},\n{ids[2]},999\n"
+    response = operator.post(
+        f"/t/fleet/campaigns/new/template/{interval_template.pk}",
+        {
+            "targets-name": "Intervals",
+            "targets-csv_file": SimpleUploadedFile("rows.csv", text.encode()),
+            "param_interval": "15",
+            **LORA_MESSAGE,
+        },
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    rows = {row.device_id: row for row in campaign.rows.all()}
+    assert rows[ids[0]].request_body["message"]["payloadHex"] == "010a"
+    assert rows[ids[1]].request_body["message"]["payloadHex"] == "010f"  # the shared value
+    assert rows[ids[2]].state == RowState.INVALID
+    assert "Interval: Ensure this value is less than or equal to 200." in rows[ids[2]].problem
+
+
+def test_a_csv_column_that_is_no_parameter_is_said_at_the_file_not_a_500(
+    operator: Client, interval_template: CommandTemplate
+) -> None:
+    response = post_csv(operator, interval_template, f"device,colour\n{lora_ids(1)[0]},red\n")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Column colour: not a parameter of Interval. Its parameters: interval." in page
+    assert not Campaign.objects.exists()

@@ -29,7 +29,7 @@ ROWS = [
     ("urn:dev:imei:350266800610995", "south depot"),
     *((f"imei:3502668006110{number:02d}", "spare pool") for number in range(9)),
 ]
-ROWS[7] = (ROWS[7][0], "spare pool sim:FAILED_TO_TRANSMIT_TO_DEVICE")
+ROWS[7] = (ROWS[7][0], "spare sim:FAILED_TO_TRANSMIT_TO_DEVICE")
 
 
 class Command(BaseCommand):
