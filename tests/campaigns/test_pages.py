@@ -4,10 +4,10 @@ the rows and re-run the ones that did not get through."""
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponseBase
 from django.test import Client
 
 from audit.models import Action, AuditEntry
@@ -237,7 +237,7 @@ def interval_template(team: Team) -> CommandTemplate:
     return template
 
 
-def post_csv(client: Client, template: CommandTemplate, text: str) -> HttpResponseBase:
+def post_csv(client: Client, template: CommandTemplate, text: str) -> Any:
     upload = SimpleUploadedFile("rows.csv", text.encode(), content_type="text/csv")
     form = {"targets-name": "Intervals", "targets-csv_file": upload, **LORA_MESSAGE}
     return client.post(f"/t/fleet/campaigns/new/template/{template.pk}", form)

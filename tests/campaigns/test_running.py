@@ -4,18 +4,21 @@ simulator's request log, and each row is created exactly once, through a killed 
 restarted Redis, a 429 and two workers at once."""
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from audit.models import Action, AuditEntry
 from benchmarks.simulator_process import most_in_any_second
+from campaigns import services
 from campaigns.models import Campaign, CampaignState, RowState
 from campaigns.selectors import Outcome, campaign_counts
 from campaigns.tasks import run_campaign
 from downlinks.models import SendState
-from tests.campaigns.conftest import WORKER_SETTINGS, Fleet, lora_ids
+from tests.campaigns.conftest import ORIGIN, WORKER_SETTINGS, Fleet, lora_ids
 from tests.celery_processes import (
     Process,
     environment,
@@ -161,3 +164,25 @@ def test_two_workers_on_one_campaign_keep_the_rate_and_send_each_row_once(
 
     assert_each_row_created_once(fleet, campaign, ids)
     assert most_in_any_second(fleet.arrivals()) <= 20
+
+
+def test_a_campaign_for_later_is_started_by_the_beat_at_its_time_not_before(
+    fleet_factory, processes: list[Process], tmp_path: Path
+) -> None:
+    fleet: Fleet = fleet_factory(rate=20)
+    env = environment(**WORKER_SETTINGS)
+    start_worker(env, tmp_path / "worker.log", processes)
+    start_beat(env, tmp_path, processes)
+    ids = lora_ids(10)
+    start_at = timezone.now() + timedelta(seconds=3)
+    campaign = services.campaign_start(
+        campaign=fleet.draft(ids), origin=ORIGIN, send_anyway=False, start_at=start_at
+    )
+    assert campaign.state == CampaignState.SCHEDULED
+
+    wait_until(lambda: finished(campaign), timeout=60, every=0.2)
+
+    assert campaign.started_at is not None
+    assert campaign.started_at >= start_at
+    assert min(fleet.arrivals()) >= start_at
+    assert creates_per_device(fleet) == Counter(ids)
