@@ -107,6 +107,7 @@ class Worker:
 
 
 def make_team(api: SimulatorProcess, slug: str, rate: int) -> Any:
+    """A team whose credential the simulator process accepts, sending campaigns at `rate`."""
     from audit.trail import Origin
     from benchmarks.simulated_team import client_credentials
     from simulator.config import DEFAULT_AUDIENCE
@@ -130,8 +131,9 @@ def make_team(api: SimulatorProcess, slug: str, rate: int) -> Any:
     return team
 
 
-def draft(team: Any, device_ids: list[str]) -> Any:
-    """A raw LoRa campaign, as the new-campaign page makes it."""
+def draft(team: Any, device_ids: list[str], *, name: str = "Benchmark") -> Any:
+    """A raw LoRa campaign, as the new-campaign page makes it: both forms, then the draft
+    (the tests make theirs here too)."""
     from django.http import QueryDict
 
     from audit.trail import Origin
@@ -140,7 +142,7 @@ def draft(team: Any, device_ids: list[str]) -> Any:
     from campaigns.rows import Message
 
     data = QueryDict(mutable=True)
-    data.update({"targets-name": "Benchmark", "targets-device_ids": "\n".join(device_ids)})
+    data.update({"targets-name": name, "targets-device_ids": "\n".join(device_ids)})
     data.update(LORA_MESSAGE)
     targets = TargetsForm(data, team=team, kind="lora", prefix="targets")
     form = message_form(data, team=team, kind="lora", version=None)
@@ -149,7 +151,7 @@ def draft(team: Any, device_ids: list[str]) -> Any:
     return services.campaign_draft(
         message=Message(team=team, kind="lora", form=form, data=data),
         targets=targets.targets,
-        name="Benchmark",
+        name=name,
         origin=Origin.system("benchmark"),
         user=None,
     )

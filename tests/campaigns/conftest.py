@@ -6,38 +6,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from django.http import QueryDict
 
 from audit.trail import Origin
-from benchmarks.simulated_team import client_credentials
+from benchmarks import campaign as campaign_benchmark
 from benchmarks.simulator_process import SimulatorProcess, simulator_process
 from campaigns import services
-from campaigns.forms import TargetsForm, message_form
 from campaigns.models import Campaign
-from campaigns.rows import Message
-from simulator.config import DEFAULT_AUDIENCE
-from teams import services as team_services
 from teams.models import Role, Team
 from tests.teams.world import join, make_user
 from things_portal.celery import app
 
 ORIGIN = Origin.system("tests")
-LORA_MESSAGE = {
-    "payload": "01 02",
-    "payload_format": "hex",
-    "f_port": "7",
-    "retry_limit": "0",
-    "timeout_days": "0",
-    "timeout_hours": "1",
-    "timeout_minutes": "0",
-}
-
-
-def lora_ids(count: int, start: int = 0) -> list[str]:
-    return [f"deveui:{number:016x}" for number in range(start, start + count)]
+LORA_MESSAGE = campaign_benchmark.LORA_MESSAGE
+lora_ids = campaign_benchmark.lora_ids
 
 
 @pytest.fixture
@@ -46,29 +30,9 @@ def api(tmp_path: Path) -> Iterator[SimulatorProcess]:
         yield running
 
 
-def draft_campaign(
-    team: Team,
-    device_ids: list[str],
-    *,
-    message: dict[str, str] | None = None,
-    name: str = "Reboot",
-) -> Campaign:
+def draft_campaign(team: Team, device_ids: list[str], *, name: str = "Reboot") -> Campaign:
     """A raw LoRa campaign as the new-campaign page makes one: both forms, then the draft."""
-    data = QueryDict(mutable=True)
-    data.update({"targets-name": name, "targets-device_ids": "\n".join(device_ids)})
-    data.update(message or LORA_MESSAGE)
-    targets = TargetsForm(data, team=team, kind="lora", prefix="targets")
-    assert targets.is_valid(), targets.errors
-    assert targets.targets is not None
-    form = message_form(data, team=team, kind="lora", version=None)
-    assert form.is_valid(), form.errors
-    return services.campaign_draft(
-        message=Message(team=team, kind="lora", form=form, data=data),
-        targets=targets.targets,
-        name=name,
-        origin=ORIGIN,
-        user=None,
-    )
+    return cast(Campaign, campaign_benchmark.draft(team, device_ids, name=name))
 
 
 @dataclass
@@ -96,19 +60,7 @@ class Fleet:
 def fleet_factory(db: None, api: SimulatorProcess) -> Callable[..., Fleet]:
     def make(rate: int = 20, slug: str = "fleet") -> Fleet:
         app.control.purge()  # no task left over from an earlier test
-        team = team_services.team_create(slug=slug, name=slug.capitalize(), origin=ORIGIN)
-        secret = f"{slug}-client-secret-value"
-        api.register_client(slug, f"{slug}-portal", secret)
-        client_credentials(
-            team,
-            api.url,
-            tenant_id=slug,
-            client_id=f"{slug}-portal",
-            secret=secret,
-            audience=DEFAULT_AUDIENCE,
-        )
-        team.campaign_rate = rate
-        team.save(update_fields=["campaign_rate"])
+        team = campaign_benchmark.make_team(api, slug, rate)
         join(make_user(f"{slug}-operator"), team, Role.OPERATOR)
         return Fleet(team, api)
 

@@ -274,3 +274,12 @@ def test_a_csv_column_that_is_no_parameter_is_said_at_the_file_not_a_500(
     page = response.content.decode()
     assert "Column colour: not a parameter of Interval. Its parameters: interval." in page
     assert not Campaign.objects.exists()
+
+
+def test_the_campaign_list_has_a_plain_title_and_its_settings_once_for_an_admin(
+    team: Team,
+) -> None:
+    admin = member_client(team, "ada", Role.ADMIN)
+    page = admin.get("/t/fleet/campaigns/").content.decode()
+    assert "<title>Campaigns · Fleet · Things Portal</title>" in page
+    assert page.count('id="campaign-settings"') == 1
