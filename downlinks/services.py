@@ -329,18 +329,7 @@ def downlink_send(
         }
     try:
         with transaction.atomic():
-            record = Downlink.objects.create(
-                team=team,
-                kind=kind,
-                device_id=new.device_id,
-                sent_by_id=user.pk if user is not None and user.is_authenticated else None,
-                sent_by_label=origin.actor_label,
-                request_body=wire,
-                payload_summary=summary[:200],
-                send_state=SendState.SENDING,
-                submission_key=submission_key,
-                **(made_with.record_fields() if made_with is not None else {}),
-            )
+            # The attempt first, so the record is inserted once, with its sequence.
             attempt = record_attempt(
                 Action.DOWNLINK_SEND,
                 origin=origin,
@@ -352,8 +341,19 @@ def downlink_send(
                 + (" anyway" if on_its_way else "")
                 + f": {summary}",
             )
-            record.send_attempt_sequence = attempt.sequence
-            record.save(update_fields=["send_attempt_sequence"])
+            record = Downlink.objects.create(
+                team=team,
+                kind=kind,
+                device_id=new.device_id,
+                sent_by_id=user.pk if user is not None and user.is_authenticated else None,
+                sent_by_label=origin.actor_label,
+                request_body=wire,
+                payload_summary=summary[:200],
+                send_state=SendState.SENDING,
+                submission_key=submission_key,
+                send_attempt_sequence=attempt.sequence,
+                **(made_with.record_fields() if made_with is not None else {}),
+            )
     except IntegrityError:
         # The same key at the same moment: the other insert won, and it alone calls the API.
         first = Downlink.objects.filter(team=team, submission_key=submission_key).first()
