@@ -20,7 +20,16 @@ from tests.e2e.conftest import DESKTOP_WIDTH, PHONE_WIDTH, Portal, lora_body
 WIDE_WIDTH = 1920
 # The pages the README shows (docs/screenshots/<page>-<width>.png).
 README_PAGES = frozenset(
-    {"lora-list", "lora-detail", "lora-send", "mqtt-send", "audit", "members", "credential"}
+    {
+        "lora-list",
+        "lora-detail",
+        "lora-send",
+        "mqtt-send",
+        "audit",
+        "members",
+        "credential",
+        "campaign-preview",
+    }
 )
 
 # Slow (some 35 s for its three widths): CI runs it, and `make screenshots`.
