@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from core.filter_form import FilterForm
+from core.uploads import uploaded_text
 from devices.fields import DeviceIdField, kind_of_device_id
 from devices.models import Device, DeviceTag, DeviceType, Kind
 from devices.services import CodecUpload, DeviceValues
@@ -26,18 +27,7 @@ IMPORT_MAX_ROWS: Final = 5000
 
 
 def _text_file(upload: UploadedFile[bytes] | None, what: str) -> str:
-    """The file as text (UTF-8, a byte order mark allowed); ValidationError in words."""
-    if upload is None:
-        return ""
-    if upload.size is not None and upload.size > settings.CODEC_MAX_BYTES:
-        raise forms.ValidationError(
-            f"The {what} is {upload.size:,} bytes; at most {settings.CODEC_MAX_BYTES:,} are taken."
-        )
-    try:
-        content: bytes = upload.read()
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise forms.ValidationError(f"The {what} is not UTF-8 text.") from None
+    return uploaded_text(upload, what, max_bytes=settings.CODEC_MAX_BYTES)
 
 
 def parse_tags(text: str) -> tuple[str, ...]:
