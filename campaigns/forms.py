@@ -8,13 +8,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator
 
 from campaigns.targets import MAX_TARGETS, Targets, TargetsError, from_csv, from_tag, from_text
 from command_templates.fields import PREFIX
 from command_templates.models import TemplateVersion
 from core.filter_form import FilterForm
+from core.uploads import uploaded_text
 from devices.models import DeviceTag
 from downlinks.forms import SendForm, TemplateSendForm, send_form_class
 from teams.models import Team
@@ -49,14 +49,30 @@ class TargetsForm(forms.Form):
         help_text="The team's devices of this kind with the tag, from the device list.",
     )
 
-    def __init__(self, *args: Any, team: Team, kind: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        team: Team,
+        kind: str,
+        version: TemplateVersion | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`version`: the template the campaign sends, whose parameters a CSV may give."""
         super().__init__(*args, **kwargs)
-        self.team, self.kind = team, kind
+        self.team, self.kind, self.version = team, kind, version
+        self.parameters = {p.name for p in version.parsed.parameters} if version else set()
         tags = DeviceTag.objects.filter(team=team, devices__kind=kind).distinct()
         tag_field = self.fields["tag"]
         assert isinstance(tag_field, forms.ChoiceField)
         tag_field.choices = [("", "—"), *((tag.name, tag.name) for tag in tags)]
         self.targets: Targets | None = None
+
+    def clean_csv_file(self) -> str:
+        return uploaded_text(
+            self.cleaned_data.get("csv_file"),
+            "CSV file",
+            max_bytes=settings.CAMPAIGN_CSV_MAX_BYTES,
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -78,7 +94,7 @@ class TargetsForm(forms.Form):
             if source == "device_ids":
                 self.targets = from_text(cleaned["device_ids"], self.kind)
             elif source == "csv_file":
-                self.targets = from_csv(_text(cleaned["csv_file"]), self.kind)
+                self.targets = from_csv(cleaned["csv_file"], self.kind)
             else:
                 self.targets = from_tag(self.team, self.kind, cleaned["tag"])
         except TargetsError as error:
@@ -86,18 +102,23 @@ class TargetsForm(forms.Form):
             return cleaned
         if not self.targets.targets:
             self.add_error(source, "No device ids in it.")
+        unknown = [column for column in self.targets.columns if column not in self.parameters]
+        if unknown:
+            self.add_error("csv_file", self._not_parameters(unknown))
         return cleaned
 
+    def _not_parameters(self, columns: list[str]) -> str:
+        said = f"Column{'s' if len(columns) > 1 else ''} {', '.join(columns)}: "
+        if self.version is None:
+            return said + "a raw message has no parameters; only device_id is read."
+        known = ", ".join(sorted(self.parameters)) or "none"
+        return f"{said}not a parameter of {self.version.template}. Its parameters: {known}."
 
-def _text(upload: UploadedFile[bytes]) -> str:
-    limit = settings.CAMPAIGN_CSV_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise TargetsError(f"The file is {upload.size:,} bytes; at most {limit:,} are taken.")
-    try:
-        content: bytes = upload.read()
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TargetsError("The file is not UTF-8 text.") from None
+    @property
+    def per_row(self) -> tuple[str, ...]:
+        """The CSV's columns that give a template parameter per device."""
+        columns = self.targets.columns if self.targets is not None else ()
+        return tuple(column for column in columns if column in self.parameters)
 
 
 def message_form(

@@ -160,6 +160,6 @@ def pacer() -> Pacer:
     return _file_pacer(str(settings.VAR_DIR / "campaign-pace"))
 
 
-def team_rate(team_rate: int) -> int:
+def team_rate(own: int) -> int:
     """The rate a team's campaigns send at: its own, at most the portal's maximum."""
-    return max(1, min(team_rate, settings.CAMPAIGN_MAX_RATE))
+    return max(1, min(own, settings.CAMPAIGN_MAX_RATE))

@@ -114,7 +114,7 @@ def campaign_rerun(
     """A new draft of the rows of `campaign` whose outcome is one of `outcomes`, with the same
     message as those rows were sent with (each under a new one-time key)."""
     chosen = sorted(set(outcomes))
-    old_rows = list(rows_with_outcome(campaign, chosen).select_related(None))
+    old_rows = list(rows_with_outcome(campaign, chosen))
     rows = [
         CampaignRow(
             position=position,

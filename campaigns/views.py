@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +26,6 @@ from campaigns.forms import (
 from campaigns.models import ACTIVE_STATES, Campaign, CampaignState, RowState
 from campaigns.rows import Message
 from campaigns.selectors import OUTCOME_LABELS, Outcome
-from command_templates.fields import PREFIX
 from command_templates.models import CommandTemplate
 from core.csv_cells import Line, safe_cell
 from core.htmx import page_or_fragment, wants_fragment
@@ -63,7 +61,6 @@ def _list_page(
         "templates": templates,
         "kinds": Kind.choices,
         "settings_form": settings_form,
-        "max_rate": settings.CAMPAIGN_MAX_RATE,
         **permissions(request.membership),
     }
     return render(request, "campaigns/list.html", context, status=status)
@@ -78,33 +75,19 @@ def _new_page(
     status = 200
     if request.method == "POST":
         targets_form = TargetsForm(
-            request.POST, request.FILES, team=request.team, kind=kind, prefix="targets"
-        )
-        targets_ok = targets_form.is_valid()
-        targets = targets_form.targets
-        per_row = tuple(targets.columns) if targets is not None else ()
-        parameters = {p.name for p in version.parsed.parameters} if version else set()
-        unknown = [column for column in per_row if column not in parameters]
-        if unknown:
-            targets_ok = False
-            targets_form.add_error(
-                "csv_file",
-                f"Column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: "
-                + (
-                    f"not a parameter of {template}. Its parameters: "
-                    f"{', '.join(sorted(parameters)) or 'none'}."
-                    if template is not None
-                    else "a raw message has no parameters; only device_id is read."
-                ),
-            )
-        form = message_form(
             request.POST,
+            request.FILES,
             team=request.team,
             kind=kind,
             version=version,
-            per_row=tuple(column for column in per_row if column in parameters),
+            prefix="targets",
         )
-        if targets_ok and form.is_valid() and targets is not None:
+        targets_ok = targets_form.is_valid()
+        per_row = targets_form.per_row
+        form = message_form(
+            request.POST, team=request.team, kind=kind, version=version, per_row=per_row
+        )
+        if targets_ok and form.is_valid() and targets_form.targets is not None:
             campaign = services.campaign_draft(
                 message=Message(
                     team=request.team,
@@ -114,7 +97,7 @@ def _new_page(
                     version=version,
                     per_row=bool(per_row),
                 ),
-                targets=targets,
+                targets=targets_form.targets,
                 name=targets_form.cleaned_data["name"],
                 origin=Origin.from_request(request),
                 user=request.user,
@@ -126,7 +109,9 @@ def _new_page(
             "device_ids": "\n".join(request.GET.getlist("device")),
             "tag": request.GET.get("tag", ""),
         }
-        targets_form = TargetsForm(initial=initial, team=request.team, kind=kind, prefix="targets")
+        targets_form = TargetsForm(
+            initial=initial, team=request.team, kind=kind, version=version, prefix="targets"
+        )
         form = message_form(None, team=request.team, kind=kind, version=version)
     context = {
         "kind": kind,
@@ -134,7 +119,6 @@ def _new_page(
         "template": template,
         "targets_form": targets_form,
         "form": form,
-        "parameter_prefix": PREFIX,
     }
     return render(request, "campaigns/new.html", context, status=status)
 
@@ -181,9 +165,9 @@ def _detail_context(request: TeamRequest, campaign: Campaign) -> dict[str, Any]:
         q=data.get("q", ""),
         number=request.GET.get("page"),
     )
-    rerun_choices = [
-        (value, label) for value, label, _ in counts.listed() if value in RERUN_OUTCOMES
-    ]
+    rerun_choices = _rerun_choices(counts)
+    # Rows whose outcome may still change: sent and not finished, or not known yet.
+    outcomes_pending = counts.of(Outcome.SENT) + counts.of(Outcome.UNKNOWN)
     return {
         "campaign": campaign,
         "counts": counts,
@@ -201,10 +185,8 @@ def _detail_context(request: TeamRequest, campaign: Campaign) -> dict[str, Any]:
         "rerun_form": RerunForm(outcomes=rerun_choices) if rerun_choices else None,
         "outcome_labels": OUTCOME_LABELS,
         "refresh_seconds": 2,
-        # Rows whose outcome may still change: sent and not finished, or not known yet.
-        "outcomes_pending": counts.of(Outcome.SENT) + counts.of(Outcome.UNKNOWN),
-        "refreshing": campaign.is_active
-        or bool(counts.of(Outcome.SENT) + counts.of(Outcome.UNKNOWN)),
+        "outcomes_pending": outcomes_pending,
+        "refreshing": campaign.is_active or bool(outcomes_pending),
         **permissions(request.membership),
     }
 
@@ -232,10 +214,10 @@ def campaign_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpRespon
 @team_member_required(Role.OPERATOR)
 def campaign_start(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
-    context = _detail_context(request, campaign)
-    form = ConfirmForm(request.POST, sendable=context["counts"].of(Outcome.QUEUED))
+    sendable = selectors.campaign_counts(campaign).of(Outcome.QUEUED)
+    form = ConfirmForm(request.POST, sendable=sendable)
     if not form.is_valid():
-        context["confirm_form"] = form
+        context = {**_detail_context(request, campaign), "confirm_form": form}
         return render(request, "campaigns/detail.html", context, status=400)
     try:
         services.campaign_start(

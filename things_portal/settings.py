@@ -401,10 +401,7 @@ CAMPAIGN_MAX_RATE = env_int("CAMPAIGN_MAX_RATE", 50)
 CAMPAIGN_RATE_MARGIN_MS = env_int("CAMPAIGN_RATE_MARGIN_MS", 30)
 # After a 429 the team's campaigns send at half the rate for this long.
 CAMPAIGN_SLOW_SECONDS = env_int("CAMPAIGN_SLOW_SECONDS", 60)
-# Chains of tasks a campaign starts (as many worker processes send it at once: the compose
-# file's worker has two), senders (threads) per task, and rows per task before it queues the
-# next.
-CAMPAIGN_TASKS = env_int("CAMPAIGN_TASKS", 2)
+# Senders (threads) per campaign task, and rows per task before it queues the next.
 CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 8)
 CAMPAIGN_CHUNK = env_int("CAMPAIGN_CHUNK", 100)
 # A running campaign without progress for this long has lost its senders: the beat's tick
