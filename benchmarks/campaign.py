@@ -302,7 +302,7 @@ def measure_preview(directory: Path, rows: int) -> bool:
     data.update({"timeout_minutes": "0"})
     started = time.perf_counter()
     files = {"targets-csv_file": SimpleUploadedFile("rows.csv", text.encode(), "text/csv")}
-    targets = TargetsForm(data, files, team=team, kind="lora", prefix="targets")
+    targets = TargetsForm(data, files, team=team, kind="lora", version=version, prefix="targets")
     if not targets.is_valid() or targets.targets is None:
         raise RuntimeError(f"the CSV was refused: {targets.errors}")
     per_row = targets.targets.columns

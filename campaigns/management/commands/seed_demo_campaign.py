@@ -55,8 +55,10 @@ class Command(BaseCommand):
         )
         text = "device_id,note\n" + "".join(f"{device},{note}\n" for device, note in ROWS)
         files = {"targets-csv_file": SimpleUploadedFile("trackers.csv", text.encode())}
-        targets = TargetsForm(data, files, team=team, kind=template.kind, prefix="targets")
         version = template.current()
+        targets = TargetsForm(
+            data, files, team=team, kind=template.kind, version=version, prefix="targets"
+        )
         if not targets.is_valid() or targets.targets is None:
             raise CommandError(f"The demo campaign's devices were refused: {targets.errors}")
         form = message_form(
